@@ -1,0 +1,35 @@
+# The two commands in the README: `make run` and `make test`. Both build .venv from uv.lock.
+PYTHON ?= python3
+VENV := .venv
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.8
+# llama.cpp is compiled for any x86-64/arm64 CPU, not just this one, so the built wheel is portable.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+export UV_PYTHON_DOWNLOADS := never
+export UV_LINK_MODE := copy
+
+.PHONY: run test venv lint bench clean
+
+$(UV):
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+venv: $(UV)
+	$(UV) sync --frozen --inexact --python $(VENV)/bin/python --extra local --group dev
+
+run: $(UV)
+	$(UV) sync --frozen --inexact --python $(VENV)/bin/python --extra local
+	$(VENV)/bin/sekisho serve $(ARGS)
+
+test: venv
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/mypy
+
+bench: venv
+	$(VENV)/bin/python benchmarks/gateway_overhead/run.py $(ARGS)
+
+clean:
+	rm -rf $(VENV)

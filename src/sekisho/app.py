@@ -1,0 +1,181 @@
+"""``build_app(settings)``: the one place where Sekisho's objects are created and wired."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import anyio
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy import Engine, text
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from sekisho import __version__
+from sekisho.admin import AdminServices, admin_router
+from sekisho.audit import AuditLog
+from sekisho.gateway import Pipeline, Stages, gateway_routes, stages
+from sekisho.gateway.errors import GatewayError
+from sekisho.identity import KeyAuthenticator, TenancyStore
+from sekisho.providers import Provider, Router, create_provider
+from sekisho.settings import Settings
+from sekisho.store import create_db_engine, upgrade
+from sekisho.store.batch import BatchWriter
+
+log = logging.getLogger("sekisho")
+
+
+@dataclass(frozen=True, slots=True)
+class Core:
+    """The long-lived objects behind the app (also used by the CLI without HTTP)."""
+
+    settings: Settings
+    engine: Engine
+    writer: BatchWriter
+    audit: AuditLog
+    tenancy: TenancyStore
+
+
+def build_core(settings: Settings) -> Core:
+    """Database, writer, audit log and tenancy store; migrates first when ``auto_migrate`` is on."""
+    if settings.resolved_database_url.startswith("sqlite:///") and not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_db_engine(settings.resolved_database_url)
+    if settings.auto_migrate:
+        upgrade(engine)
+    writer = BatchWriter(engine, batch_max=settings.audit.batch_max)
+    audit = AuditLog(engine, writer, settings.instance_id)
+    return Core(settings, engine, writer, audit, TenancyStore(engine, audit))
+
+
+def build_providers(settings: Settings) -> dict[str, Provider]:
+    """One provider object per configured provider."""
+    return {p.name: create_provider(p) for p in settings.providers}
+
+
+def build_app(settings: Settings, *, providers: dict[str, Provider] | None = None) -> FastAPI:
+    """The ASGI application. ``providers`` replaces the configured ones (tests, embedding)."""
+    core = build_core(settings)
+    providers = providers if providers is not None else build_providers(settings)
+    router = Router({m.name: m for m in settings.models}, providers, backoff=settings.retry_backoff_seconds)
+    master = settings.master_key.get_secret_value() if settings.master_key else None
+    authenticator = KeyAuthenticator(core.tenancy, master_key=master, ttl=settings.key_cache_seconds)
+    pipeline = Pipeline(
+        Stages(
+            authenticate=stages.Authenticate(authenticator),
+            authorize=stages.Authorize(router),
+            admit=stages.Admit([], core.audit),
+            inspect_input=stages.InspectInput([]),
+            decide=stages.Decide([]),
+            router=router,
+            inspect_output=stages.InspectOutput([]),
+            settle=stages.Settle(core.audit, core.writer),
+        )
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        core.writer.start()
+        await anyio.to_thread.run_sync(core.tenancy.ensure_default_org)
+        interrupted = await anyio.to_thread.run_sync(core.audit.recover_interrupted)
+        if interrupted:
+            log.warning(
+                "marked %d requests interrupted by the previous run of %s", interrupted, settings.instance_id
+            )
+        try:
+            yield
+        finally:
+            for provider in providers.values():
+                await provider.aclose()
+            await anyio.to_thread.run_sync(core.writer.close)
+            core.engine.dispose()
+
+    app = FastAPI(
+        title="Sekisho",
+        version=__version__,
+        summary="The governed checkpoint for every AI call: OpenAI-compatible API and admin API.",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.core = core
+    app.state.admin = AdminServices(core.engine, core.tenancy, core.audit, authenticator)
+    app.state.pipeline = pipeline
+    for route in gateway_routes(pipeline, router, max_body_bytes=settings.max_body_bytes):
+        app.router.routes.append(route)
+    app.include_router(admin_router())
+    _health_routes(app, core.engine, providers)
+    _error_handlers(app)
+    return app
+
+
+def _health_routes(app: FastAPI, engine: Engine, providers: dict[str, Provider]) -> None:
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz() -> Response:
+        """The database answers and every provider is reachable."""
+
+        def ping() -> bool:
+            try:
+                with engine.connect() as conn:
+                    conn.execute(text("SELECT 1"))
+            except Exception:
+                log.exception("database not ready")
+                return False
+            return True
+
+        checks = {"database": await anyio.to_thread.run_sync(ping)}
+        for name, provider in providers.items():
+            checks[f"provider:{name}"] = await provider.ready()
+        ready = all(checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503
+        )
+
+
+def _error_handlers(app: FastAPI) -> None:
+    async def gateway_error(_request: Request, exc: Exception) -> Response:
+        if isinstance(exc, GatewayError):
+            return exc.response()
+        raise exc
+
+    async def invalid(_request: Request, exc: Exception) -> Response:
+        errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+        first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+        param = ".".join(str(p) for p in first["loc"][1:]) or None
+        return GatewayError(
+            400,
+            f"Invalid value for '{param}': {first['msg']}." if param else first["msg"],
+            param=param,
+            code="invalid_value",
+        ).response()
+
+    async def http_error(_request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        detail = exc.detail if isinstance(exc, HTTPException) else "error"
+        code = {404: "not_found", 405: "method_not_allowed"}.get(status)
+        return GatewayError(status, str(detail), code=code).response()
+
+    async def internal(_request: Request, exc: Exception) -> Response:
+        log.error("unhandled error", exc_info=exc)
+        return GatewayError(500, "Internal error.", type="api_error", code="internal_error").response()
+
+    app.add_exception_handler(GatewayError, gateway_error)
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(Exception, internal)
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for ``uvicorn --factory`` and multi-worker serving: settings from the environment."""
+    from sekisho.settings import load_settings
+
+    return build_app(load_settings())

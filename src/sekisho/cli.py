@@ -1,0 +1,248 @@
+"""The ``sekisho`` command."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import orjson
+
+from sekisho.settings import ConfigError, Settings, load_settings
+
+T = TypeVar("T")
+
+
+def _settings(config: str | None) -> Settings:
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _core(config: str | None) -> Any:
+    from sekisho.app import build_core
+
+    try:
+        return build_core(_settings(config))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _friendly(fn: Callable[[], T]) -> T:
+    from sekisho.identity import Conflict, NotFound
+
+    try:
+        return fn()
+    except (NotFound, Conflict, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+config_option = click.option(
+    "--config", "config", envvar="SEKISHO_CONFIG", type=click.Path(dir_okay=False), help="YAML settings file."
+)
+
+
+@click.group()
+@click.version_option(package_name="sekisho")
+def main() -> None:
+    """Sekisho (関所): the governed checkpoint for every AI call."""
+    logging.basicConfig(
+        level=os.environ.get("SEKISHO_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # Alembic narrates every plugin it loads at INFO; operators only need to hear about failures.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+@main.command()
+@config_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
+def serve(config: str | None, host: str, port: int, workers: int) -> None:
+    """Run the gateway, the admin API and health checks."""
+    import uvicorn
+
+    settings = _settings(config)
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "access_log": False,
+        "log_level": "warning",
+        "loop": "uvloop",
+        "http": "httptools",
+        "timeout_graceful_shutdown": 10,
+    }
+    models = ", ".join(m.name for m in settings.models)
+    click.echo(
+        f"Sekisho on http://{host}:{port}  database: {_redact(settings.resolved_database_url)}  models: {models}"
+    )
+    if workers > 1:
+        if config:
+            os.environ["SEKISHO_CONFIG"] = str(Path(config).resolve())
+        uvicorn.run("sekisho.app:app_from_environment", factory=True, workers=workers, **options)
+        return
+    from sekisho.app import build_app
+
+    try:
+        app = build_app(settings)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    uvicorn.run(app, **options)
+
+
+@main.command()
+@config_option
+def migrate(config: str | None) -> None:
+    """Bring the database schema up to date."""
+    from sekisho.store import create_db_engine, current_revision, upgrade
+
+    settings = _settings(config)
+    if not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_db_engine(settings.resolved_database_url)
+    before = current_revision(engine)
+    upgrade(engine)
+    click.echo(f"database at revision {current_revision(engine)} (was {before or 'empty'})")
+
+
+@main.group()
+def keys() -> None:
+    """Create, list and revoke API keys."""
+
+
+@keys.command("create")
+@config_option
+@click.option("--org", default="default", show_default=True, help="Organisation slug or id.")
+@click.option("--project", default="default", show_default=True, help="Project slug or id.")
+@click.option("--name", required=True, help="What the key is for.")
+@click.option("--user", "user_ref", help="Owner (e-mail or id); default: the service account.")
+@click.option("--models", help="Comma-separated model allow-list.")
+@click.option("--expires-days", type=click.IntRange(min=1), help="Expire after this many days.")
+def keys_create(
+    config: str | None,
+    org: str,
+    project: str,
+    name: str,
+    user_ref: str | None,
+    models: str | None,
+    expires_days: int | None,
+) -> None:
+    """Create a key and print it once."""
+    from sekisho.clock import utcnow
+
+    core = _core(config)
+    tenancy = core.tenancy
+    organisation = (
+        tenancy.ensure_default_org() if org == "default" else _friendly(lambda: tenancy.get_org(org))
+    )
+    proj = _friendly(lambda: tenancy.get_project(project, organisation.id))
+    owner = (
+        _friendly(lambda: tenancy.get_user(user_ref, organisation.id))
+        if user_ref
+        else tenancy.service_account_for(organisation.id, actor="cli")
+    )
+    allow = [m.strip() for m in models.split(",") if m.strip()] if models else None
+    expires = utcnow() + timedelta(days=expires_days) if expires_days else None
+    key, secret = _friendly(
+        lambda: tenancy.create_key(proj, owner, name, actor="cli", models=allow, expires_at=expires)
+    )
+    click.echo(secret)
+    click.echo(
+        f"created {key.id} ({key.prefix}…) for project {proj.slug}; this is the only time it is shown",
+        err=True,
+    )
+
+
+@keys.command("list")
+@config_option
+@click.option("--org", default="default", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
+def keys_list(config: str | None, org: str, as_json: bool) -> None:
+    """List keys (prefixes only; secrets are never stored)."""
+    core = _core(config)
+    organisation = (
+        _friendly(lambda: core.tenancy.get_org(org))
+        if org != "default"
+        else core.tenancy.ensure_default_org()
+    )
+    for key in core.tenancy.list_keys(organisation.id):
+        state = (
+            "revoked"
+            if key.revoked_at
+            else ("expired" if not key.is_usable(datetime.now(key.created_at.tzinfo)) else "active")
+        )
+        if as_json:
+            click.echo(
+                orjson.dumps(
+                    {
+                        "id": key.id,
+                        "prefix": key.prefix,
+                        "name": key.name,
+                        "project_id": key.project_id,
+                        "state": state,
+                    }
+                ).decode()
+            )
+        else:
+            click.echo(f"{key.id}  {key.prefix}…  {state:8}  {key.project_id}  {key.name}")
+
+
+@keys.command("revoke")
+@config_option
+@click.argument("key")
+def keys_revoke(config: str | None, key: str) -> None:
+    """Revoke KEY (its id or visible prefix)."""
+    core = _core(config)
+    revoked = _friendly(lambda: core.tenancy.revoke_key(key, actor="cli"))
+    click.echo(f"revoked {revoked.id} ({revoked.prefix}…)")
+
+
+@main.group()
+def audit() -> None:
+    """Verify and export the audit log."""
+
+
+@audit.command("verify")
+@config_option
+def audit_verify(config: str | None) -> None:
+    """Check the hash chain; exits 1 and names the first bad record if anything was altered."""
+    result = _core(config).audit.verify()
+    if result.ok:
+        click.echo(f"ok: {result.records} records, head {result.head_hash}")
+        return
+    click.echo(
+        f"BROKEN at record {result.first_bad_seq}: {result.reason} "
+        f"({result.records} records verified before it)",
+        err=True,
+    )
+    sys.exit(1)
+
+
+@audit.command("export")
+@config_option
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    help="Only records at or after this UTC time.",
+)
+@click.option("--output", "-o", type=click.File("wb"), default="-", help="File to write (default: stdout).")
+def audit_export(config: str | None, since: datetime | None, output: Any) -> None:
+    """Write records as JSON lines, with their hashes, in chain order."""
+    from datetime import UTC
+
+    start = since.replace(tzinfo=UTC) if since else None
+    for record in _core(config).audit.export(start):
+        output.write(orjson.dumps(record) + b"\n")
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,94 @@
+"""The state of one gateway call as it walks the pipeline."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from sekisho.identity import Principal
+from sekisho.metering import Usage
+from sekisho.providers import Attempt
+from sekisho.settings import ModelSettings
+
+Endpoint = Literal["chat.completions", "embeddings"]
+Decision = Literal["allow", "redact", "block", "review", "warn"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """Something an inspector found: a type and where it is (Python string offsets)."""
+
+    type: str
+    start: int
+    end: int
+    score: float
+    detector: str
+
+
+class Inspector(Protocol):
+    """Looks at text going in or out and reports findings (guardrails implement this)."""
+
+    name: str
+
+    async def inspect(self, call: Call, text: str) -> list[Finding]:
+        """Findings in ``text``; raising counts as a failure of the check, never as a pass."""
+        ...
+
+
+class Reservation(Protocol):
+    """What an admission check holds for a call (a budget or rate-limit slot) until it settles."""
+
+    async def settle(self, usage: Usage | None) -> None:
+        """Reconcile with real usage, or release when ``usage`` is None (the call failed)."""
+        ...
+
+
+class Admitter(Protocol):
+    """An admission check (budgets, rate limits): reserve, or raise a 429 GatewayError."""
+
+    async def admit(self, call: Call) -> Reservation:
+        """Reserve what ``call`` may use at most."""
+        ...
+
+
+class Policy(Protocol):
+    """A usage policy: returns a decision for the call, or None to abstain."""
+
+    async def decide(self, call: Call) -> Decision | None:
+        """The decision for ``call``."""
+        ...
+
+
+@dataclass(slots=True)
+class Call:
+    """Mutable per-request state; audit and metering receive frozen events built from it."""
+
+    request_id: str
+    endpoint: Endpoint
+    body: dict[str, Any]
+    stream: bool = False
+    started: float = field(default_factory=time.perf_counter)
+    principal: Principal | None = None
+    model: ModelSettings | None = None
+    served: ModelSettings | None = None
+    admitted: bool = False
+    decision: Decision = "allow"
+    findings: list[Finding] = field(default_factory=list)
+    reservations: list[Reservation] = field(default_factory=list)
+    attempts: list[Attempt] = field(default_factory=list)
+    usage: Usage | None = None
+    status_code: int = 200
+    error_code: str | None = None
+    # Set when the client asked for no usage chunk in a stream but Sekisho asked upstream for one.
+    hide_usage_chunk: bool = False
+
+    def elapsed_ms(self) -> int:
+        """Milliseconds since the request arrived."""
+        return round((time.perf_counter() - self.started) * 1000)
+
+    def who(self) -> tuple[Principal, ModelSettings]:
+        """The caller and the model; only valid once Authorize has run."""
+        if self.principal is None or self.model is None:
+            raise RuntimeError("pipeline stages ran out of order")
+        return self.principal, self.model

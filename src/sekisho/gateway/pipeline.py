@@ -1,0 +1,246 @@
+"""The one place that knows the order of the stages (see docs/architecture.md).
+
+authenticate → authorize → admit → inspect input → decide → route → inspect output → settle → respond
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from sekisho.gateway.call import Call
+from sekisho.gateway.errors import GatewayError, bad_request
+from sekisho.gateway.schemas import ChatCompletionRequest, EmbeddingRequest, validate
+from sekisho.gateway.stages import (
+    Admit,
+    Authenticate,
+    Authorize,
+    Decide,
+    InspectInput,
+    InspectOutput,
+    Settle,
+    message_texts,
+)
+from sekisho.gateway.upstream_errors import upstream_error
+from sekisho.metering import Usage, estimate_tokens
+from sekisho.providers import (
+    ChatResult,
+    Provider,
+    Router,
+    StreamInterrupted,
+    UpstreamError,
+    UpstreamHTTPError,
+)
+from sekisho.settings import ModelSettings
+
+log = logging.getLogger("sekisho.gateway")
+_NULL_USAGE = re.compile(rb'"usage"\s*:\s*null')
+
+
+@dataclass(frozen=True, slots=True)
+class Stages:
+    """The stage objects, created by ``build_app``."""
+
+    authenticate: Authenticate
+    authorize: Authorize
+    admit: Admit
+    inspect_input: InspectInput
+    decide: Decide
+    router: Router
+    inspect_output: InspectOutput
+    settle: Settle
+
+
+class Pipeline:
+    """Runs a call through the stages and returns a complete answer or an SSE byte stream."""
+
+    def __init__(self, stages: Stages) -> None:
+        self.stages = stages
+
+    async def handle(
+        self, call: Call, authorization: str | None, read_body: Callable[[], Awaitable[bytes]]
+    ) -> ChatResult | AsyncIterator[bytes]:
+        """Run ``call``; raises GatewayError for every failure the client should see."""
+        s = self.stages
+        await s.authenticate(call, authorization)
+        call.body = _parse_json(await read_body())
+        if call.endpoint == "chat.completions":
+            request = validate(ChatCompletionRequest, call.body)
+            call.stream = bool(request.stream)
+            model_name = request.model
+        else:
+            model_name = validate(EmbeddingRequest, call.body).model
+        s.authorize(call, model_name)
+        await s.admit(call)
+        try:
+            await s.inspect_input(call)
+            await s.decide(call)
+            if call.stream:
+                return await self._open_stream(call)
+            result = await self._complete(call)
+        except GatewayError as exc:
+            call.status_code, call.error_code = exc.status, exc.code
+            await s.settle(call, "failed")
+            raise
+        except BaseException:
+            call.status_code, call.error_code = 499, "client_disconnected"
+            await s.settle(call, "cancelled")
+            raise
+        await s.settle(call, "completed")
+        return result
+
+    async def _complete(self, call: Call) -> ChatResult:
+        s = self.stages
+        model = call.who()[1]
+        body = call.body
+
+        async def attempt(provider: Provider, candidate: ModelSettings) -> ChatResult:
+            if call.endpoint == "embeddings":
+                return await provider.embeddings(candidate, body)
+            return await provider.chat(candidate, body)
+
+        try:
+            result, call.served, call.attempts = await s.router.call(model, attempt)
+        except UpstreamError as exc:
+            raise upstream_error(exc) from exc
+        call.usage = Usage.from_openai(result.data.get("usage")) or _estimate(call, result.data)
+        if s.inspect_output.inspectors:
+            call.findings.extend(await s.inspect_output(call, "\n".join(_answer_texts(result.data))))
+        return result
+
+    async def _open_stream(self, call: Call) -> AsyncIterator[bytes]:
+        s = self.stages
+        model = call.who()[1]
+        body = dict(call.body)
+        options = body.get("stream_options") or {}
+        if not options.get("include_usage"):
+            # Ask for usage anyway so streams are metered exactly; the client does not see it.
+            body["stream_options"] = {**options, "include_usage": True}
+            call.hide_usage_chunk = True
+
+        async def attempt(provider: Provider, candidate: ModelSettings) -> tuple[AsyncIterator[bytes], bytes]:
+            stream = provider.chat_stream(candidate, body)
+            try:
+                first = await anext(stream)
+            except StopAsyncIteration:
+                raise UpstreamHTTPError(502, b"") from None
+            except BaseException:
+                await _aclose(stream)
+                raise
+            return stream, first
+
+        try:
+            (stream, first), call.served, call.attempts = await s.router.call(model, attempt)
+        except UpstreamError as exc:
+            raise upstream_error(exc) from exc
+        return self._relay(call, stream, first)
+
+    async def _relay(self, call: Call, stream: AsyncIterator[bytes], first: bytes) -> AsyncIterator[bytes]:
+        s = self.stages
+        outcome = "cancelled"
+        pieces: list[str] = []
+        chunks = 0
+        try:
+            payload: bytes | None = first
+            while payload is not None:
+                chunks += 1
+                if _forward(call, payload, pieces):
+                    yield b"data: " + payload + b"\n\n"
+                payload = await anext(stream, None)
+            if s.inspect_output.inspectors:
+                call.findings.extend(await s.inspect_output(call, "".join(pieces)))
+            yield b"data: [DONE]\n\n"
+            outcome = "completed"
+        except StreamInterrupted as exc:
+            log.warning("stream %s interrupted: %s", call.request_id, exc)
+            outcome = "failed"
+            call.status_code, call.error_code = 502, "stream_interrupted"
+            error = GatewayError(
+                502,
+                f"The upstream stream broke before the answer was complete: {exc}",
+                type="api_error",
+                code="stream_interrupted",
+            )
+            yield b"data: " + orjson.dumps(error.payload()) + b"\n\n"
+        finally:
+            await _aclose(stream)
+            if outcome == "cancelled":
+                call.status_code, call.error_code = 499, "client_disconnected"
+            if call.usage is None:
+                prompt = sum(estimate_tokens(t) for t in message_texts(call.body))
+                completion = estimate_tokens("".join(pieces)) if pieces else 0
+                call.usage = Usage(prompt, completion, estimated=True)
+            await s.settle(call, outcome)
+
+
+def _forward(call: Call, payload: bytes, pieces: list[str] | None) -> bool:
+    """Record what a stream chunk carries; False when the chunk is the hidden usage chunk."""
+    if b'"usage"' in payload and not _NULL_USAGE.search(payload):
+        try:
+            data = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            return True
+        if isinstance(data, dict):
+            usage = Usage.from_openai(data.get("usage"))
+            if usage is not None:
+                call.usage = usage
+                if call.hide_usage_chunk and not data.get("choices"):
+                    return False
+            if pieces is not None:
+                pieces.extend(_delta_texts(data))
+        return True
+    if pieces is not None and b'"content"' in payload:
+        try:
+            data = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            return True
+        if isinstance(data, dict):
+            pieces.extend(_delta_texts(data))
+    return True
+
+
+def _delta_texts(data: dict[str, Any]) -> list[str]:
+    out = []
+    for choice in data.get("choices") or []:
+        content = (choice.get("delta") or {}).get("content") if isinstance(choice, dict) else None
+        if isinstance(content, str):
+            out.append(content)
+    return out
+
+
+def _answer_texts(data: dict[str, Any]) -> list[str]:
+    out = []
+    for choice in data.get("choices") or []:
+        content = (choice.get("message") or {}).get("content") if isinstance(choice, dict) else None
+        if isinstance(content, str):
+            out.append(content)
+    return out
+
+
+def _estimate(call: Call, data: dict[str, Any]) -> Usage:
+    prompt = sum(estimate_tokens(t) for t in message_texts(call.body))
+    completion = sum(estimate_tokens(t) for t in _answer_texts(data))
+    return Usage(prompt, completion, estimated=True)
+
+
+def _parse_json(raw: bytes) -> dict[str, Any]:
+    if not raw.strip():
+        raise bad_request("The request body is empty; send a JSON object.", code="invalid_json")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise bad_request(f"The request body is not valid JSON: {exc}.", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise bad_request("The request body must be a JSON object.", code="invalid_json")
+    return body
+
+
+async def _aclose(stream: AsyncIterator[bytes]) -> None:
+    close = getattr(stream, "aclose", None)
+    if close is not None:
+        await close()

@@ -1,0 +1,235 @@
+"""The pipeline stages, one small object each. Only ``Pipeline`` knows their order."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from sekisho.audit import AuditEvent, AuditLog
+from sekisho.clock import utcnow
+from sekisho.gateway.call import Admitter, Call, Decision, Finding, Inspector, Policy
+from sekisho.gateway.errors import GatewayError, bad_request, forbidden, not_found, unauthorized
+from sekisho.identity import AuthError, KeyAuthenticator
+from sekisho.metering import Usage, UsageEvent, cost_nanousd
+from sekisho.providers import Router
+from sekisho.store.batch import BatchWriter
+
+
+class Authenticate:
+    """API key → Principal."""
+
+    def __init__(self, authenticator: KeyAuthenticator) -> None:
+        self._authenticator = authenticator
+
+    async def __call__(self, call: Call, authorization: str | None) -> None:
+        try:
+            call.principal = await self._authenticator.authenticate(authorization)
+        except AuthError as exc:
+            raise unauthorized(str(exc), exc.code) from None
+
+
+class Authorize:
+    """The model exists, serves this endpoint, and this key may use it."""
+
+    def __init__(self, router: Router) -> None:
+        self._router = router
+
+    def __call__(self, call: Call, model_name: str) -> None:
+        principal = call.principal
+        if principal is None:  # pragma: no cover - Authenticate always runs first
+            raise unauthorized("not authenticated")
+        if principal.project_id is None:
+            raise forbidden(
+                "The master key administers Sekisho but cannot call models: create an API key for a project.",
+                code="project_required",
+            )
+        model = self._router.model(model_name)
+        if model is None or not principal.may_use_model(model_name):
+            if model is not None:
+                raise forbidden(f"This API key may not use the model '{model_name}'.", param="model")
+            raise not_found(f"The model '{model_name}' does not exist.", param="model")
+        wanted = "embedding" if call.endpoint == "embeddings" else "chat"
+        if model.kind != wanted:
+            raise bad_request(
+                f"The model '{model_name}' is a {model.kind} model and cannot serve {call.endpoint}.",
+                param="model",
+                code="wrong_model_kind",
+            )
+        call.model = model
+
+
+class Admit:
+    """Admission checks (budgets and rate limits plug in here), then a durable 'admitted' record."""
+
+    def __init__(self, admitters: Sequence[Admitter], audit: AuditLog) -> None:
+        self._admitters = list(admitters)
+        self._audit = audit
+
+    async def __call__(self, call: Call) -> None:
+        for admitter in self._admitters:
+            call.reservations.append(await admitter.admit(call))
+        principal, model = call.who()
+        event = AuditEvent(
+            kind="request.admitted",
+            actor=principal.actor,
+            org_id=principal.org_id,
+            project_id=principal.project_id,
+            request_id=call.request_id,
+            data={
+                "endpoint": call.endpoint,
+                "model": model.name,
+                "key_prefix": principal.key_prefix,
+                "user_id": principal.user_id,
+                "stream": call.stream,
+            },
+        )
+        try:
+            await self._audit.admitted(event)
+        except Exception as exc:
+            # No durable record, no upstream call: the promise is that every call is on the record.
+            await _release(call)
+            raise GatewayError(
+                503,
+                "The audit log is unavailable; the request was not sent.",
+                type="api_error",
+                code="audit_unavailable",
+            ) from exc
+        call.admitted = True
+
+
+class InspectInput:
+    """Guardrails over every input message (filled in by the guardrails issue; empty until then)."""
+
+    def __init__(self, inspectors: Sequence[Inspector]) -> None:
+        self.inspectors = list(inspectors)
+
+    async def __call__(self, call: Call) -> None:
+        if not self.inspectors:
+            return
+        text = "\n".join(message_texts(call.body))
+        results = await asyncio.gather(*(i.inspect(call, text) for i in self.inspectors))
+        for findings in results:
+            call.findings.extend(findings)
+
+
+class Decide:
+    """Usage policy → allow | redact | block | review | warn. The strictest answer wins."""
+
+    _ORDER: dict[Decision, int] = {"allow": 0, "warn": 1, "redact": 2, "review": 3, "block": 4}
+
+    def __init__(self, policies: Sequence[Policy]) -> None:
+        self.policies = list(policies)
+
+    async def __call__(self, call: Call) -> None:
+        for policy in self.policies:
+            decision = await policy.decide(call)
+            if decision is not None and self._ORDER[decision] > self._ORDER[call.decision]:
+                call.decision = decision
+        if call.decision == "block":
+            raise GatewayError(400, "The request was blocked by the usage policy.", code="policy_blocked")
+
+
+class InspectOutput:
+    """Guardrails over the answer (filled in by the guardrails issue; empty until then)."""
+
+    def __init__(self, inspectors: Sequence[Inspector]) -> None:
+        self.inspectors = list(inspectors)
+
+    async def __call__(self, call: Call, text: str) -> list[Finding]:
+        if not self.inspectors:
+            return []
+        results = await asyncio.gather(*(i.inspect(call, text) for i in self.inspectors))
+        return [f for findings in results for f in findings]
+
+
+class Settle:
+    """Real usage and cost, reservations reconciled, the 'completed' record and the usage event."""
+
+    def __init__(self, audit: AuditLog, writer: BatchWriter) -> None:
+        self._audit = audit
+        self._writer = writer
+
+    async def __call__(self, call: Call, outcome: str) -> None:
+        for reservation in call.reservations:
+            await reservation.settle(call.usage if outcome == "completed" else None)
+        call.reservations.clear()
+        if not call.admitted:
+            return
+        call.admitted = False
+        principal, model = call.who()
+        usage = call.usage or Usage()
+        served = call.served or model
+        cost = cost_nanousd(served, usage)
+        latency = call.elapsed_ms()
+        data: dict[str, Any] = {
+            "outcome": outcome,
+            "status_code": call.status_code,
+            "error_code": call.error_code,
+            "decision": call.decision,
+            "model": model.name,
+            "served_model": served.name,
+            "key_prefix": principal.key_prefix,
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "usage_estimated": usage.estimated,
+            "cost_nanousd": cost,
+            "latency_ms": latency,
+            "attempts": len(call.attempts),
+            "findings": len(call.findings),
+        }
+        self._audit.finished(
+            AuditEvent(
+                kind="request.completed" if outcome == "completed" else "request.failed",
+                actor=principal.actor,
+                org_id=principal.org_id,
+                project_id=principal.project_id,
+                request_id=call.request_id,
+                data=data,
+            )
+        )
+        if principal.org_id is not None and principal.project_id is not None:
+            self._writer.submit(
+                UsageEvent(
+                    ts=utcnow(),
+                    request_id=call.request_id,
+                    org_id=principal.org_id,
+                    project_id=principal.project_id,
+                    user_id=principal.user_id,
+                    key_id=principal.key_id,
+                    model=model.name,
+                    served_model=served.name,
+                    endpoint=call.endpoint,
+                    status_code=call.status_code,
+                    prompt_tokens=usage.prompt_tokens,
+                    completion_tokens=usage.completion_tokens,
+                    cost_nanousd=cost,
+                    usage_estimated=usage.estimated,
+                    latency_ms=latency,
+                )
+            )
+
+
+async def _release(call: Call) -> None:
+    for reservation in call.reservations:
+        await reservation.settle(None)
+    call.reservations.clear()
+
+
+def message_texts(body: dict[str, Any]) -> list[str]:
+    """Every text a request carries (all roles, tool results included)."""
+    texts: list[str] = []
+    for message in body.get("messages") or []:
+        content = message.get("content")
+        if isinstance(content, str):
+            texts.append(content)
+        elif isinstance(content, list):
+            texts.extend(
+                p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text"
+            )
+    raw = body.get("input")
+    if isinstance(raw, str):
+        texts.append(raw)
+    elif isinstance(raw, list):
+        texts.extend(t for t in raw if isinstance(t, str))
+    return texts

@@ -1,0 +1,112 @@
+"""Turn a bearer token into a Principal, with a short per-process cache.
+
+Looking a key up costs a database round trip; the cache keeps that off the hot path. A key revoked
+through this process's admin API is dropped from the cache at once; one revoked elsewhere (another
+replica, the CLI) stops working within ``ttl`` seconds.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import anyio
+
+from sekisho.clock import utcnow
+from sekisho.identity.keys import hash_key, same_secret, visible_prefix
+from sekisho.identity.principal import Principal
+from sekisho.identity.store import TenancyStore
+
+
+class AuthError(Exception):
+    """Authentication failed; ``code`` is OpenAI's error code for it."""
+
+    def __init__(self, message: str, code: str = "invalid_api_key") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    expires: float
+    principal: Principal | None
+    reason: str
+
+
+MASTER = Principal(
+    org_id=None, project_id=None, user_id=None, key_id=None, key_prefix="master", role="owner", superuser=True
+)
+
+
+class KeyAuthenticator:
+    """Verifies API keys (and the optional master key)."""
+
+    def __init__(self, store: TenancyStore, *, master_key: str | None, ttl: float) -> None:
+        self._store = store
+        self._master_key = master_key
+        self._ttl = ttl
+        self._cache: dict[str, _Entry] = {}
+
+    async def authenticate(self, authorization: str | None) -> Principal:
+        """The principal for an ``Authorization: Bearer …`` header, or AuthError."""
+        token = _bearer(authorization)
+        if self._master_key is not None and same_secret(token, self._master_key):
+            return MASTER
+        digest = hash_key(token)
+        now = time.monotonic()
+        entry = self._cache.get(digest)
+        if entry is None or entry.expires <= now:
+            entry = await anyio.to_thread.run_sync(self._lookup, token, now)
+            if self._ttl > 0:
+                if len(self._cache) > 100_000:
+                    self._cache.clear()
+                self._cache[digest] = entry
+        if entry.principal is None:
+            raise AuthError(entry.reason.format(prefix=visible_prefix(token)))
+        return entry.principal
+
+    def forget(self, key_id: str) -> None:
+        """Drop a key from the cache (after revocation)."""
+        for digest, entry in list(self._cache.items()):
+            if entry.principal is not None and entry.principal.key_id == key_id:
+                del self._cache[digest]
+
+    def _lookup(self, token: str, now: float) -> _Entry:
+        expires = now + self._ttl
+        record = self._store.find_key(token)
+        if record is None:
+            return _Entry(expires, None, "Incorrect API key provided: {prefix}…")
+        key = record.key
+        if key.revoked_at is not None:
+            return _Entry(expires, None, "The API key {prefix}… has been revoked.")
+        wall = utcnow()
+        if key.expires_at is not None:
+            if key.expires_at <= wall:
+                return _Entry(expires, None, "The API key {prefix}… has expired.")
+            # Never cache a key past its own expiry.
+            expires = min(expires, now + (key.expires_at - wall).total_seconds())
+        if not record.user_active:
+            return _Entry(expires, None, "The API key {prefix}… belongs to a deactivated user.")
+        principal = Principal(
+            org_id=key.org_id,
+            project_id=key.project_id,
+            user_id=key.user_id,
+            key_id=key.id,
+            key_prefix=key.prefix,
+            role=record.role,
+            models=frozenset(key.models) if key.models is not None else None,
+        )
+        return _Entry(expires, principal, "")
+
+
+def _bearer(authorization: str | None) -> str:
+    if not authorization:
+        raise AuthError(
+            "You didn't provide an API key. Send it in the Authorization header as 'Bearer YOUR_KEY'.",
+            code="missing_api_key",
+        )
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise AuthError("The Authorization header must be 'Bearer YOUR_KEY'.", code="invalid_api_key")
+    return token

@@ -22,6 +22,7 @@ run: $(UV)
 	$(VENV)/bin/sekisho serve $(ARGS)
 
 test: venv
+	@scripts/ensure-services.sh
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 lint: venv

@@ -151,9 +151,10 @@ def _error_handlers(app: FastAPI) -> None:
         errors = exc.errors() if isinstance(exc, RequestValidationError) else []
         first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
         param = ".".join(str(p) for p in first["loc"][1:]) or None
+        message = str(first["msg"])
         return GatewayError(
             400,
-            f"Invalid value for '{param}': {first['msg']}." if param else first["msg"],
+            f"Invalid value for '{param}': {message}." if param else message,
             param=param,
             code="invalid_value",
         ).response()

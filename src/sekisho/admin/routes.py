@@ -29,7 +29,7 @@ from sekisho.admin.models import (
 )
 from sekisho.admin.services import AdminServices
 from sekisho.gateway.errors import GatewayError, forbidden, unauthorized
-from sekisho.identity import AuthError, Conflict, NotFound, Principal
+from sekisho.identity import ApiKey, AuthError, Conflict, NotFound, Principal
 from sekisho.metering import GroupBy, UsageFilter, usage_report
 
 T = TypeVar("T")
@@ -164,9 +164,11 @@ def admin_router() -> APIRouter:
     ) -> list[dict[str, object]]:
         _require(caller)
         org = _org_scope(caller, org_id, services)
+        scope = project_id
         if project_id is not None:
-            project_id = (await _in_thread(lambda: services.tenancy.get_project(project_id, org))).id
-        keys = await _in_thread(lambda: services.tenancy.list_keys(org, project_id))
+            wanted = project_id
+            scope = (await _in_thread(lambda: services.tenancy.get_project(wanted, org))).id
+        keys = await _in_thread(lambda: services.tenancy.list_keys(org, scope))
         return [_key_dict(k) for k in keys]
 
     @router.post("/keys", response_model=CreatedKeyOut, status_code=201)
@@ -241,7 +243,7 @@ def admin_router() -> APIRouter:
     return router
 
 
-def _key_dict(key: object) -> dict[str, object]:
-    data = asdict(key)  # type: ignore[call-overload]
-    data["models"] = list(data["models"]) if data["models"] is not None else None
+def _key_dict(key: ApiKey) -> dict[str, object]:
+    data = asdict(key)
+    data["models"] = list(key.models) if key.models is not None else None
     return data

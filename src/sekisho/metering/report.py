@@ -64,7 +64,7 @@ def usage_report(engine: Engine, where: UsageFilter, group_by: Sequence[GroupBy]
         rows = conn.execute(query).mappings().all()
     out = []
     for row in rows:
-        item = {g: row[g] for g in group_by}
+        item: dict[str, Any] = {g: row[g] for g in group_by}
         prompt, completion = int(row["prompt_tokens"]), int(row["completion_tokens"])
         item.update(
             requests=int(row["requests"]),

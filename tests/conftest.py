@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -24,11 +26,27 @@ from sekisho.settings import Settings, load_settings
 from sekisho.testing import MockUpstream
 
 PG_ADMIN_URL = os.environ.get("SEKISHO_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# The installed console script, run as a real subprocess by the CLI, audit and crash tests.
+SEKISHO_BIN = Path(sys.executable).with_name("sekisho")
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+def cli_env(data_dir: Path, **overrides: str) -> dict[str, str]:
+    """Environment for a ``sekisho`` subprocess: ours without SEKISHO_* settings, plus ``overrides``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEKISHO_")}
+    env.update(SEKISHO_DATA_DIR=str(data_dir), SEKISHO_LOG_LEVEL="WARNING", **overrides)
+    return env
+
+
+def run_sekisho(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI to completion (bounded by ``timeout``), capturing its output as text."""
+    return subprocess.run(
+        [str(SEKISHO_BIN), *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def free_port() -> int:

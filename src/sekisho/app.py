@@ -14,14 +14,17 @@ from sqlalchemy import Engine, text
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Router
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sekisho import __version__
 from sekisho.admin import AdminServices, admin_router
 from sekisho.audit import AuditLog
 from sekisho.gateway import Pipeline, Stages, gateway_routes, stages
 from sekisho.gateway.errors import GatewayError
-from sekisho.identity import KeyAuthenticator, TenancyStore
-from sekisho.providers import Provider, Router, create_provider
+from sekisho.identity import GroupStore, KeyAuthenticator, TenancyStore
+from sekisho.providers import Provider, create_provider
+from sekisho.providers import Router as ModelRouter
 from sekisho.settings import Settings
 from sekisho.store import create_db_engine, upgrade
 from sekisho.store.batch import BatchWriter
@@ -61,7 +64,9 @@ def build_app(settings: Settings, *, providers: dict[str, Provider] | None = Non
     """The ASGI application. ``providers`` replaces the configured ones (tests, embedding)."""
     core = build_core(settings)
     providers = providers if providers is not None else build_providers(settings)
-    router = Router({m.name: m for m in settings.models}, providers, backoff=settings.retry_backoff_seconds)
+    router = ModelRouter(
+        {m.name: m for m in settings.models}, providers, backoff=settings.retry_backoff_seconds
+    )
     master = settings.master_key.get_secret_value() if settings.master_key else None
     authenticator = KeyAuthenticator(core.tenancy, master_key=master, ttl=settings.key_cache_seconds)
     pipeline = Pipeline(
@@ -103,14 +108,39 @@ def build_app(settings: Settings, *, providers: dict[str, Provider] | None = Non
         redoc_url=None,
     )
     app.state.core = core
-    app.state.admin = AdminServices(core.engine, core.tenancy, core.audit, authenticator)
+    app.state.admin = AdminServices(
+        core.engine, core.tenancy, GroupStore(core.engine, core.audit), core.audit, authenticator
+    )
     app.state.pipeline = pipeline
-    for route in gateway_routes(pipeline, router, max_body_bytes=settings.max_body_bytes):
-        app.router.routes.append(route)
+    app.add_middleware(
+        FastPath,
+        gateway=Router(routes=gateway_routes(pipeline, router, max_body_bytes=settings.max_body_bytes)),
+    )
     app.include_router(admin_router())
     _health_routes(app, core.engine, providers)
     _error_handlers(app)
     return app
+
+
+class FastPath:
+    """Hands /v1 requests straight to the gateway's own router.
+
+    The OpenAI-compatible routes answer every error themselves in OpenAI's format, so they skip the
+    admin API's exception and dependency machinery; only the outermost server-error guard remains.
+    """
+
+    def __init__(self, app: ASGIApp, gateway: Router) -> None:
+        self._app = app
+        self._gateway = gateway
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/v1/"):
+            try:
+                await self._gateway(scope, receive, send)
+            except HTTPException as exc:  # unknown /v1 path or wrong method, raised before any response
+                await _http_error_response(exc)(scope, receive, send)
+        else:
+            await self._app(scope, receive, send)
 
 
 def _health_routes(app: FastAPI, engine: Engine, providers: dict[str, Provider]) -> None:
@@ -141,6 +171,11 @@ def _health_routes(app: FastAPI, engine: Engine, providers: dict[str, Provider])
         )
 
 
+def _http_error_response(exc: HTTPException) -> Response:
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code)
+    return GatewayError(exc.status_code, str(exc.detail), code=code).response()
+
+
 def _error_handlers(app: FastAPI) -> None:
     async def gateway_error(_request: Request, exc: Exception) -> Response:
         if isinstance(exc, GatewayError):
@@ -150,6 +185,9 @@ def _error_handlers(app: FastAPI) -> None:
     async def invalid(_request: Request, exc: Exception) -> Response:
         errors = exc.errors() if isinstance(exc, RequestValidationError) else []
         first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+        if first.get("type") == "json_invalid":
+            # Its location is a character offset into the body, not a parameter; answer as /v1 does.
+            return GatewayError(400, "The request body is not valid JSON.", code="invalid_json").response()
         param = ".".join(str(p) for p in first["loc"][1:]) or None
         message = str(first["msg"])
         return GatewayError(
@@ -160,10 +198,9 @@ def _error_handlers(app: FastAPI) -> None:
         ).response()
 
     async def http_error(_request: Request, exc: Exception) -> Response:
-        status = exc.status_code if isinstance(exc, HTTPException) else 500
-        detail = exc.detail if isinstance(exc, HTTPException) else "error"
-        code = {404: "not_found", 405: "method_not_allowed"}.get(status)
-        return GatewayError(status, str(detail), code=code).response()
+        if isinstance(exc, HTTPException):
+            return _http_error_response(exc)
+        raise exc
 
     async def internal(_request: Request, exc: Exception) -> Response:
         log.error("unhandled error", exc_info=exc)

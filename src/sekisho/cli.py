@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,11 +27,30 @@ def _settings(config: str | None) -> Settings:
 
 
 def _core(config: str | None) -> Any:
+    settings = _settings(config)
+    # Imported after the settings are read: a configuration mistake is reported without first
+    # loading the web stack (seconds on a small machine).
     from sekisho.app import build_core
 
     try:
-        return build_core(_settings(config))
+        with _database_errors(settings.resolved_database_url):
+            return build_core(settings)
     except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@contextmanager
+def _database_errors(url: str) -> Iterator[None]:
+    """A database that cannot be used is the operator's to fix: say so in one line, not a traceback."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        # ``orig`` is the driver's own message (e.g. "unable to open database file"), without the SQL.
+        reason = getattr(exc, "orig", None) or exc
+        raise click.ClickException(f"cannot use the database {_redact(url)}: {reason}") from None
+    except ValueError as exc:  # an unsupported URL scheme (see store.engine.normalise_url)
         raise click.ClickException(str(exc)) from None
 
 
@@ -58,6 +78,8 @@ def main() -> None:
     )
     # Alembic narrates every plugin it loads at INFO; operators only need to hear about failures.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # httpx logs every upstream request at INFO: noise on the hot path, and URLs can carry secrets.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @main.command()
@@ -77,12 +99,13 @@ def serve(config: str | None, host: str, port: int, workers: int) -> None:
         "log_level": "warning",
         "loop": "uvloop",
         "http": "httptools",
+        # X-Forwarded-For is not trusted until IP rules define which proxies may set it.
+        "proxy_headers": False,
         "timeout_graceful_shutdown": 10,
     }
     models = ", ".join(m.name for m in settings.models)
-    click.echo(
-        f"Sekisho on http://{host}:{port}  database: {_redact(settings.resolved_database_url)}  models: {models}"
-    )
+    database = _redact(settings.resolved_database_url)
+    click.echo(f"Sekisho on http://{host}:{port}  database: {database}  models: {models}")
     if workers > 1:
         if config:
             os.environ["SEKISHO_CONFIG"] = str(Path(config).resolve())
@@ -91,7 +114,8 @@ def serve(config: str | None, host: str, port: int, workers: int) -> None:
     from sekisho.app import build_app
 
     try:
-        app = build_app(settings)
+        with _database_errors(settings.resolved_database_url):
+            app = build_app(settings)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     uvicorn.run(app, **options)
@@ -106,10 +130,12 @@ def migrate(config: str | None) -> None:
     settings = _settings(config)
     if not settings.database_url:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_db_engine(settings.resolved_database_url)
-    before = current_revision(engine)
-    upgrade(engine)
-    click.echo(f"database at revision {current_revision(engine)} (was {before or 'empty'})")
+    with _database_errors(settings.resolved_database_url):
+        engine = create_db_engine(settings.resolved_database_url)
+        before = current_revision(engine)
+        upgrade(engine)
+        after = current_revision(engine)
+    click.echo(f"database at revision {after} (was {before or 'empty'})")
 
 
 @main.group()
@@ -244,5 +270,10 @@ def audit_export(config: str | None, since: datetime | None, output: Any) -> Non
 
 def _redact(url: str) -> str:
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
-    return make_url(url).render_as_string(hide_password=True)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        # Never echo a URL that cannot be parsed: its password cannot be found to hide it.
+        return "(unparseable URL)"

@@ -151,7 +151,7 @@ def default_local_stack() -> dict[str, list[dict[str, object]]]:
                 "name": "smollm2-135m-demo",
                 "provider": "local",
                 "upstream_model": "SmolLM2-135M-Instruct",
-                "description": "Demo model (SmolLM2-135M, runs on CPU): weak in English, unusable in Japanese.",
+                "description": "Demo model (SmolLM2-135M on the CPU): weak in English, unusable in Japanese.",
                 "timeout_seconds": 300,
                 "max_retries": 0,
             },

@@ -33,7 +33,9 @@ def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
         tenancy = app.state.core.tenancy
         org = tenancy.ensure_default_org()
         _key, secret = tenancy.create_key(
-            tenancy.get_project("default", org.id), tenancy.service_account_for(org.id, actor="test"), "local",
+            tenancy.get_project("default", org.id),
+            tenancy.service_account_for(org.id, actor="test"),
+            "local",
             actor="test",
         )
         yield f"{server.url}/v1", secret
@@ -51,7 +53,9 @@ def test_default_configuration_offers_the_local_models(local_server: tuple[str, 
 def test_bundled_demo_model_answers_and_streams(local_server: tuple[str, str]) -> None:
     client = openai.OpenAI(base_url=local_server[0], api_key=local_server[1], max_retries=0, timeout=120)
     answer = client.chat.completions.create(
-        model="smollm2-135m-demo", messages=[{"role": "user", "content": "Name a colour."}], max_tokens=8,
+        model="smollm2-135m-demo",
+        messages=[{"role": "user", "content": "Name a colour."}],
+        max_tokens=8,
         temperature=0,
     )
     assert answer.choices[0].message.content
@@ -60,8 +64,11 @@ def test_bundled_demo_model_answers_and_streams(local_server: tuple[str, str]) -
     pieces: list[str] = []
     usage = None
     for chunk in client.chat.completions.create(
-        model="smollm2-135m-demo", messages=[{"role": "user", "content": "Say hi."}], max_tokens=6,
-        stream=True, stream_options={"include_usage": True},
+        model="smollm2-135m-demo",
+        messages=[{"role": "user", "content": "Say hi."}],
+        max_tokens=6,
+        stream=True,
+        stream_options={"include_usage": True},
     ):
         if chunk.choices:
             pieces.append(chunk.choices[0].delta.content or "")
@@ -98,4 +105,3 @@ def test_chat_model_refuses_embeddings_cleanly(local_server: tuple[str, str]) ->
     client = openai.OpenAI(base_url=local_server[0], api_key=local_server[1], max_retries=0)
     with pytest.raises(openai.BadRequestError):
         client.embeddings.create(model="smollm2-135m-demo", input="x")
-

@@ -105,3 +105,20 @@ class VerifyOut(BaseModel):
     first_bad_seq: int | None
     reason: str | None
     head_hash: str
+
+
+class GroupIn(_In):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    org_id: str | None = Field(None, description="Only for the master key: the organisation.")
+
+
+class GroupMemberIn(_In):
+    user_id: str
+
+
+class GroupOut(BaseModel):
+    id: str
+    org_id: str
+    name: str
+    created_at: datetime
+    member_ids: list[str]

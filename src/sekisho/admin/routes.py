@@ -6,14 +6,14 @@ up within the caller's organisation, so another tenant's objects answer 404, not
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
-from typing import Annotated, TypeVar
+from typing import Annotated
 
-import anyio
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 
+from sekisho.admin.deps import READ_AUDIT, READ_USAGE, Caller, Services, in_thread, org_scope, require
+from sekisho.admin.groups import group_routes
 from sekisho.admin.models import (
     CreatedKeyOut,
     KeyIn,
@@ -27,65 +27,9 @@ from sekisho.admin.models import (
     UserOut,
     VerifyOut,
 )
-from sekisho.admin.services import AdminServices
-from sekisho.gateway.errors import GatewayError, forbidden, unauthorized
-from sekisho.identity import ApiKey, AuthError, Conflict, NotFound, Principal
+from sekisho.gateway.errors import forbidden
+from sekisho.identity import ApiKey
 from sekisho.metering import GroupBy, UsageFilter, usage_report
-
-T = TypeVar("T")
-_READ_USAGE = frozenset({"owner", "admin", "auditor", "analytics_viewer"})
-_READ_AUDIT = frozenset({"owner", "admin", "auditor"})
-
-
-def _services(request: Request) -> AdminServices:
-    services: AdminServices = request.app.state.admin
-    return services
-
-
-async def _principal(request: Request) -> Principal:
-    try:
-        return await _services(request).authenticator.authenticate(request.headers.get("authorization"))
-    except AuthError as exc:
-        raise unauthorized(str(exc), exc.code) from None
-
-
-Caller = Annotated[Principal, Depends(_principal)]
-Services = Annotated[AdminServices, Depends(_services)]
-
-
-def _require(principal: Principal, roles: frozenset[str] | None = None) -> None:
-    allowed = principal.superuser or (principal.role in roles if roles else principal.is_admin)
-    if not allowed:
-        raise forbidden("Your role does not allow this action.", code="insufficient_role")
-
-
-def _org_scope(principal: Principal, requested: str | None, services: AdminServices) -> str:
-    """The organisation a call acts on: the caller's own, or any one for the master key."""
-    if principal.superuser:
-        if requested is None:
-            return services.tenancy.ensure_default_org().id
-        return _found(lambda: services.tenancy.get_org(requested)).id
-    if requested is not None and requested != principal.org_id:
-        raise GatewayError(404, f"organisation {requested!r} not found", code="not_found")
-    if principal.org_id is None:  # pragma: no cover - only the master key has no organisation
-        raise forbidden("no organisation")
-    return principal.org_id
-
-
-def _found(fn: Callable[[], T]) -> T:
-    """Run a lookup, turning NotFound into a 404 and Conflict into a 409."""
-    try:
-        return fn()
-    except NotFound as exc:
-        raise GatewayError(404, str(exc), code="not_found") from None
-    except Conflict as exc:
-        raise GatewayError(409, str(exc), code="conflict") from None
-    except ValueError as exc:
-        raise GatewayError(400, str(exc), code="invalid_value") from None
-
-
-async def _in_thread(fn: Callable[[], T]) -> T:
-    return await anyio.to_thread.run_sync(_found, fn)
 
 
 def admin_router() -> APIRouter:
@@ -94,8 +38,8 @@ def admin_router() -> APIRouter:
 
     @router.get("/orgs", response_model=list[OrgOut])
     async def list_orgs(caller: Caller, services: Services) -> list[dict[str, object]]:
-        _require(caller)
-        orgs = await _in_thread(
+        require(caller)
+        orgs = await in_thread(
             lambda: services.tenancy.list_orgs(None if caller.superuser else caller.org_id)
         )
         return [asdict(o) for o in orgs]
@@ -104,22 +48,22 @@ def admin_router() -> APIRouter:
     async def create_org(body: OrgIn, caller: Caller, services: Services) -> dict[str, object]:
         if not caller.superuser:
             raise forbidden("Only the master key creates organisations.", code="insufficient_role")
-        org = await _in_thread(lambda: services.tenancy.create_org(body.slug, body.name, actor=caller.actor))
+        org = await in_thread(lambda: services.tenancy.create_org(body.slug, body.name, actor=caller.actor))
         return asdict(org)
 
     @router.get("/projects", response_model=list[ProjectOut])
     async def list_projects(
         caller: Caller, services: Services, org_id: str | None = None
     ) -> list[dict[str, object]]:
-        _require(caller)
-        org = _org_scope(caller, org_id, services)
-        return [asdict(p) for p in await _in_thread(lambda: services.tenancy.list_projects(org))]
+        require(caller)
+        org = org_scope(caller, org_id, services)
+        return [asdict(p) for p in await in_thread(lambda: services.tenancy.list_projects(org))]
 
     @router.post("/projects", response_model=ProjectOut, status_code=201)
     async def create_project(body: ProjectIn, caller: Caller, services: Services) -> dict[str, object]:
-        _require(caller)
-        org = _org_scope(caller, body.org_id, services)
-        project = await _in_thread(
+        require(caller)
+        org = org_scope(caller, body.org_id, services)
+        project = await in_thread(
             lambda: services.tenancy.create_project(org, body.slug, body.name, actor=caller.actor)
         )
         return asdict(project)
@@ -128,25 +72,25 @@ def admin_router() -> APIRouter:
     async def get_project(
         project_id: str, caller: Caller, services: Services, org_id: str | None = None
     ) -> dict[str, object]:
-        _require(caller)
-        org = _org_scope(caller, org_id, services)
-        return asdict(await _in_thread(lambda: services.tenancy.get_project(project_id, org)))
+        require(caller)
+        org = org_scope(caller, org_id, services)
+        return asdict(await in_thread(lambda: services.tenancy.get_project(project_id, org)))
 
     @router.get("/users", response_model=list[UserOut])
     async def list_users(
         caller: Caller, services: Services, org_id: str | None = None
     ) -> list[dict[str, object]]:
-        _require(caller)
-        org = _org_scope(caller, org_id, services)
-        return [asdict(u) for u in await _in_thread(lambda: services.tenancy.list_users(org))]
+        require(caller)
+        org = org_scope(caller, org_id, services)
+        return [asdict(u) for u in await in_thread(lambda: services.tenancy.list_users(org))]
 
     @router.post("/users", response_model=UserOut, status_code=201)
     async def create_user(body: UserIn, caller: Caller, services: Services) -> dict[str, object]:
-        _require(caller)
-        org = _org_scope(caller, body.org_id, services)
+        require(caller)
+        org = org_scope(caller, body.org_id, services)
         if body.role == "owner" and caller.role != "owner":
             raise forbidden("Only an owner can create another owner.", code="insufficient_role")
-        user = await _in_thread(
+        user = await in_thread(
             lambda: services.tenancy.create_user(
                 org,
                 body.email,
@@ -162,19 +106,19 @@ def admin_router() -> APIRouter:
     async def list_keys(
         caller: Caller, services: Services, org_id: str | None = None, project_id: str | None = None
     ) -> list[dict[str, object]]:
-        _require(caller)
-        org = _org_scope(caller, org_id, services)
+        require(caller)
+        org = org_scope(caller, org_id, services)
         scope = project_id
         if project_id is not None:
             wanted = project_id
-            scope = (await _in_thread(lambda: services.tenancy.get_project(wanted, org))).id
-        keys = await _in_thread(lambda: services.tenancy.list_keys(org, scope))
+            scope = (await in_thread(lambda: services.tenancy.get_project(wanted, org))).id
+        keys = await in_thread(lambda: services.tenancy.list_keys(org, scope))
         return [_key_dict(k) for k in keys]
 
     @router.post("/keys", response_model=CreatedKeyOut, status_code=201)
     async def create_key(body: KeyIn, caller: Caller, services: Services) -> dict[str, object]:
-        _require(caller)
-        org = _org_scope(caller, body.org_id, services)
+        require(caller)
+        org = org_scope(caller, body.org_id, services)
         tenancy = services.tenancy
 
         def create() -> dict[str, object]:
@@ -189,23 +133,23 @@ def admin_router() -> APIRouter:
             )
             return {**_key_dict(key), "key": secret}
 
-        return await _in_thread(create)
+        return await in_thread(create)
 
     @router.get("/keys/{key_id}", response_model=KeyOut)
     async def get_key(
         key_id: str, caller: Caller, services: Services, org_id: str | None = None
     ) -> dict[str, object]:
-        _require(caller)
-        org = _org_scope(caller, org_id, services) if not caller.superuser or org_id else None
-        return _key_dict(await _in_thread(lambda: services.tenancy.get_key(key_id, org)))
+        require(caller)
+        org = org_scope(caller, org_id, services) if not caller.superuser or org_id else None
+        return _key_dict(await in_thread(lambda: services.tenancy.get_key(key_id, org)))
 
     @router.post("/keys/{key_id}/revoke", response_model=KeyOut)
     async def revoke_key(
         key_id: str, caller: Caller, services: Services, org_id: str | None = None
     ) -> dict[str, object]:
-        _require(caller)
-        org = _org_scope(caller, org_id, services) if not caller.superuser or org_id else None
-        key = await _in_thread(lambda: services.tenancy.revoke_key(key_id, actor=caller.actor, org_id=org))
+        require(caller)
+        org = org_scope(caller, org_id, services) if not caller.superuser or org_id else None
+        key = await in_thread(lambda: services.tenancy.revoke_key(key_id, actor=caller.actor, org_id=org))
         services.authenticator.forget(key.id)
         return _key_dict(key)
 
@@ -228,18 +172,19 @@ def admin_router() -> APIRouter:
         start: date | None = None,
         end: date | None = None,
     ) -> dict[str, object]:
-        _require(caller, _READ_USAGE)
-        org = _org_scope(caller, org_id, services)
+        require(caller, READ_USAGE)
+        org = org_scope(caller, org_id, services)
         where = UsageFilter(org, project_id, key_id, user_id, model, start, end)
-        rows = await _in_thread(lambda: usage_report(services.engine, where, group_by))
+        rows = await in_thread(lambda: usage_report(services.engine, where, group_by))
         return {"group_by": list(group_by), "data": rows}
 
     @router.get("/audit/verify", response_model=VerifyOut)
     async def verify_audit(caller: Caller, services: Services) -> dict[str, object]:
-        _require(caller, _READ_AUDIT)
-        result = await _in_thread(services.audit.verify)
+        require(caller, READ_AUDIT)
+        result = await in_thread(services.audit.verify)
         return asdict(result)
 
+    group_routes(router)
     return router
 
 

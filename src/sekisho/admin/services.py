@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from sekisho.audit import AuditLog
-from sekisho.identity import KeyAuthenticator, TenancyStore
+from sekisho.identity import GroupStore, KeyAuthenticator, TenancyStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,5 +16,6 @@ class AdminServices:
 
     engine: Engine
     tenancy: TenancyStore
+    groups: GroupStore
     audit: AuditLog
     authenticator: KeyAuthenticator

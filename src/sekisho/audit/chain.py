@@ -16,7 +16,9 @@ import orjson
 
 GENESIS_HASH = "0" * 64
 # Columns copied out of the record for querying; verification checks they still agree with it.
-INDEXED_FIELDS = ("seq", "kind", "instance_id", "request_id", "actor", "org_id", "project_id")
+# ``ts`` is among them because export --since selects on that column: an unchecked copy could hide
+# or reveal records without breaking the chain.
+INDEXED_FIELDS = ("seq", "ts", "kind", "instance_id", "request_id", "actor", "org_id", "project_id")
 
 
 def canonical(content: dict[str, Any]) -> str:
@@ -58,27 +60,29 @@ class VerifyResult:
 def verify_chain(rows: Iterable[StoredRecord]) -> VerifyResult:
     """Walk the chain in ``seq`` order and report the first record that does not fit."""
     expected_prev = GENESIS_HASH
-    expected_seq = 1
     count = 0
     for row in rows:
-
-        def bad(reason: str, row: StoredRecord = row) -> VerifyResult:
+        reason = _defect(row, count + 1, expected_prev)
+        if reason is not None:
             return VerifyResult(False, count, row.seq, reason, expected_prev)
-
-        if row.seq != expected_seq:
-            return bad(f"sequence jumps from {expected_seq - 1} to {row.seq} (a record was removed)")
-        if row.prev_hash != expected_prev:
-            return bad("prev_hash does not match the previous record (records removed or reordered)")
-        if link_hash(row.prev_hash, row.record) != row.hash:
-            return bad("content does not match its hash (the record was changed)")
-        try:
-            content = orjson.loads(row.record)
-        except orjson.JSONDecodeError:
-            return bad("record is not valid JSON")
-        for field in INDEXED_FIELDS:
-            if content.get(field) != row.columns.get(field):
-                return bad(f"column {field!r} differs from the hashed record")
         expected_prev = row.hash
-        expected_seq += 1
         count += 1
     return VerifyResult(True, count, head_hash=expected_prev)
+
+
+def _defect(row: StoredRecord, expected_seq: int, expected_prev: str) -> str | None:
+    """Why ``row`` does not belong at this point of the chain, or None when it does."""
+    if row.seq != expected_seq:
+        return f"sequence jumps from {expected_seq - 1} to {row.seq} (a record was removed)"
+    if row.prev_hash != expected_prev:
+        return "prev_hash does not match the previous record (records removed or reordered)"
+    if link_hash(row.prev_hash, row.record) != row.hash:
+        return "content does not match its hash (the record was changed)"
+    try:
+        content = orjson.loads(row.record)
+    except orjson.JSONDecodeError:
+        return "record is not valid JSON"
+    for field in INDEXED_FIELDS:
+        if content.get(field) != row.columns.get(field):
+            return f"column {field!r} differs from the hashed record"
+    return None

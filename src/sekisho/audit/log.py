@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, delete, func, insert, select, text
+from sqlalchemy import Connection, Engine, delete, func, select
 
 from sekisho.audit.chain import GENESIS_HASH, StoredRecord, VerifyResult, canonical, link_hash, verify_chain
-from sekisho.clock import utcnow
+from sekisho.clock import as_utc, utcnow
 from sekisho.store.batch import BatchWriter
+from sekisho.store.rows import Batch
 from sekisho.store.tables import audit_log, inflight_requests
 from sekisho.store.tx import write_transaction
 
@@ -32,20 +34,19 @@ class AuditEvent:
     data: Mapping[str, Any] = field(default_factory=dict)
 
 
-def append_events(
-    conn: Connection, events: list[AuditEvent], instance_id: str, scratch: dict[str, Any]
-) -> list[int]:
-    """Append ``events`` to the chain inside the caller's write transaction; returns their seqs."""
-    head = scratch.get("audit.head")
+def append_events(batch: Batch, events: list[AuditEvent], instance_id: str) -> list[int]:
+    """Queue ``events`` onto the chain inside ``batch``'s write transaction; returns their seqs.
+
+    The chain head is read once per transaction, under the write lock (SQLite) or an advisory lock
+    (PostgreSQL), so concurrent writers — other processes included — never fork the chain.
+    """
+    head = batch.scratch.get("audit.head")
     if head is None:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_CHAIN_LOCK})
-        row = conn.execute(
-            select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
-        ).first()
-        head = (row.seq, row.hash) if row else (0, GENESIS_HASH)
+        if batch.dialect.name == "postgresql":
+            batch.query_one(f"SELECT pg_advisory_xact_lock({batch.mark})", (_PG_CHAIN_LOCK,))
+        row = batch.query_one(_HEAD_SQL)
+        head = (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
     seq, prev_hash = head
-    rows = []
     seqs = []
     for event in events:
         seq += 1
@@ -63,7 +64,8 @@ def append_events(
         }
         record = canonical(content)
         digest = link_hash(prev_hash, record)
-        rows.append(
+        batch.insert(
+            audit_log,
             {
                 "seq": seq,
                 "ts": now,
@@ -76,13 +78,15 @@ def append_events(
                 "record": record,
                 "prev_hash": prev_hash,
                 "hash": digest,
-            }
+            },
         )
         seqs.append(seq)
         prev_hash = digest
-    conn.execute(insert(audit_log), rows)
-    scratch["audit.head"] = (seq, prev_hash)
+    batch.scratch["audit.head"] = (seq, prev_hash)
     return seqs
+
+
+_HEAD_SQL = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,26 +96,25 @@ class _Append:
     admitted: bool = False
     finished: bool = False
 
-    def apply(self, conn: Connection, scratch: dict[str, Any]) -> list[int]:
-        seqs = append_events(conn, self.events, self.instance_id, scratch)
+    def apply(self, batch: Batch) -> list[int]:
+        seqs = append_events(batch, self.events, self.instance_id)
         for event in self.events:
             if event.request_id is None:
                 continue
             if self.admitted:
-                conn.execute(
-                    insert(inflight_requests).values(
-                        request_id=event.request_id,
-                        instance_id=self.instance_id,
-                        org_id=event.org_id,
-                        project_id=event.project_id,
-                        actor=event.actor,
-                        admitted_at=utcnow(),
-                    )
+                batch.insert(
+                    inflight_requests,
+                    {
+                        "request_id": event.request_id,
+                        "instance_id": self.instance_id,
+                        "org_id": event.org_id,
+                        "project_id": event.project_id,
+                        "actor": event.actor,
+                        "admitted_at": utcnow(),
+                    },
                 )
             elif self.finished:
-                conn.execute(
-                    delete(inflight_requests).where(inflight_requests.c.request_id == event.request_id)
-                )
+                batch.delete(inflight_requests, "request_id", event.request_id)
         return seqs
 
 
@@ -138,7 +141,9 @@ class AuditLog:
 
     def append_in(self, conn: Connection, *events: AuditEvent) -> None:
         """Append inside the caller's write transaction, so an admin change and its record commit together."""
-        append_events(conn, list(events), self.instance_id, {})
+        batch = Batch.within(conn)
+        append_events(batch, list(events), self.instance_id)
+        batch.flush()
 
     def recover_interrupted(self) -> int:
         """Mark every request this instance admitted but never finished as interrupted (run at start-up)."""
@@ -159,13 +164,18 @@ class AuditLog:
                 )
                 for row in rows
             ]
-            append_events(conn, events, self.instance_id, {})
+            batch = Batch.within(conn)
+            append_events(batch, events, self.instance_id)
+            batch.flush()
             conn.execute(delete(inflight_requests).where(inflight_requests.c.instance_id == self.instance_id))
         return len(rows)
 
     def verify(self) -> VerifyResult:
         """Verify the whole chain from the first record."""
-        return verify_chain(self._stored_rows())
+        # verify_chain stops at the first bad record; closing the generator then releases the
+        # streaming cursor now rather than whenever the generator is garbage-collected.
+        with closing(self._stored_rows()) as rows:
+            return verify_chain(rows)
 
     def count(self) -> int:
         """Number of records."""
@@ -179,18 +189,17 @@ class AuditLog:
             query = query.where(audit_log.c.ts >= since)
         if org_id is not None:
             query = query.where(audit_log.c.org_id == org_id)
-        with self._engine.connect() as conn:
-            for row in conn.execution_options(yield_per=1000).execute(query):
+        # Closing the result (also when the consumer stops early) closes PostgreSQL's server-side cursor.
+        with self._engine.connect() as conn, conn.execution_options(yield_per=1000).execute(query) as result:
+            for row in result:
                 content = orjson.loads(row.record)
                 content["prev_hash"] = row.prev_hash
                 content["hash"] = row.hash
                 yield content
 
-    def _stored_rows(self) -> Iterator[StoredRecord]:
-        with self._engine.connect() as conn:
-            result = conn.execution_options(yield_per=1000).execute(
-                select(audit_log).order_by(audit_log.c.seq)
-            )
+    def _stored_rows(self) -> Generator[StoredRecord, None, None]:
+        query = select(audit_log).order_by(audit_log.c.seq)
+        with self._engine.connect() as conn, conn.execution_options(yield_per=1000).execute(query) as result:
             for row in result:
                 yield StoredRecord(
                     seq=row.seq,
@@ -199,6 +208,9 @@ class AuditLog:
                     hash=row.hash,
                     columns={
                         "seq": row.seq,
+                        # In the record's own form: SQLite hands back naive datetimes, PostgreSQL
+                        # aware ones in the session's zone; both came from an aware UTC time.
+                        "ts": as_utc(row.ts).isoformat(),
                         "kind": row.kind,
                         "instance_id": row.instance_id,
                         "request_id": row.request_id,

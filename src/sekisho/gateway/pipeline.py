@@ -105,7 +105,7 @@ class Pipeline:
             return await provider.chat(candidate, body)
 
         try:
-            result, call.served, call.attempts = await s.router.call(model, attempt)
+            result, call.served, _ = await s.router.call(model, attempt, tried=call.attempts)
         except UpstreamError as exc:
             raise upstream_error(exc) from exc
         call.usage = Usage.from_openai(result.data.get("usage")) or _estimate(call, result.data)
@@ -135,7 +135,7 @@ class Pipeline:
             return stream, first
 
         try:
-            (stream, first), call.served, call.attempts = await s.router.call(model, attempt)
+            (stream, first), call.served, _ = await s.router.call(model, attempt, tried=call.attempts)
         except UpstreamError as exc:
             raise upstream_error(exc) from exc
         return self._relay(call, stream, first)

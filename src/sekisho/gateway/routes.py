@@ -42,7 +42,7 @@ def body_reader(request: Request, limit: int) -> Callable[[], Any]:
         except ClientDisconnect:
             raise GatewayError(
                 400, "The client closed the connection while sending.", code="client_disconnected"
-            )
+            ) from None
         return b"".join(chunks)
 
     return read

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from sekisho.audit import AuditEvent, AuditLog
 from sekisho.clock import utcnow
@@ -116,7 +116,7 @@ class InspectInput:
 class Decide:
     """Usage policy → allow | redact | block | review | warn. The strictest answer wins."""
 
-    _ORDER: dict[Decision, int] = {"allow": 0, "warn": 1, "redact": 2, "review": 3, "block": 4}
+    _ORDER: ClassVar[dict[Decision, int]] = {"allow": 0, "warn": 1, "redact": 2, "review": 3, "block": 4}
 
     def __init__(self, policies: Sequence[Policy]) -> None:
         self.policies = list(policies)

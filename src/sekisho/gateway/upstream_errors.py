@@ -24,7 +24,8 @@ def upstream_error(exc: UpstreamError) -> GatewayError:
     if isinstance(exc, UpstreamHTTPError) and status in _PASSED_THROUGH:
         return PassthroughError(status, exc.body or b"")
     if status == 429:
-        headers = {"retry-after": str(max(1, round(exc.retry_after)))} if exc.retry_after else None
+        retry = exc.retry_after
+        headers = {"retry-after": str(max(1, round(retry)))} if retry is not None else None
         return GatewayError(
             429,
             "The upstream provider is rate limiting requests; try again shortly.",

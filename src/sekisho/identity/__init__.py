@@ -1,6 +1,7 @@
 """Tenancy and identity: organisations, projects, users, API keys, authentication (M2)."""
 
 from sekisho.identity.authenticate import MASTER, AuthError, KeyAuthenticator
+from sekisho.identity.groups import Group, GroupStore
 from sekisho.identity.keys import generate_key, hash_key, visible_prefix
 from sekisho.identity.principal import ADMIN_ROLES, ORG_ROLES, Principal
 from sekisho.identity.store import ApiKey, Conflict, NotFound, Org, Project, TenancyStore, User
@@ -12,6 +13,8 @@ __all__ = [
     "ApiKey",
     "AuthError",
     "Conflict",
+    "Group",
+    "GroupStore",
     "KeyAuthenticator",
     "NotFound",
     "Org",

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert
-
 from sekisho.settings import ModelSettings
+from sekisho.store.rows import Batch
 from sekisho.store.tables import usage_events
 
 
@@ -65,8 +64,9 @@ class UsageEvent:
     usage_estimated: bool
     latency_ms: int
 
-    def apply(self, conn: Connection, scratch: dict[str, Any]) -> None:
-        """Insert the row (a WriteOp for the batch writer)."""
-        row = asdict(self)
+    def apply(self, batch: Batch) -> None:
+        """Queue the row (a WriteOp for the batch writer)."""
+        # dataclasses.asdict deep-copies every field; the fields here are all immutable.
+        row = {f: getattr(self, f) for f in self.__slots__}
         row["day"] = self.ts.date().isoformat()
-        conn.execute(insert(usage_events).values(**row))
+        batch.insert(usage_events, row)

@@ -49,14 +49,20 @@ class Router:
         return self.providers[model.provider]
 
     async def call(
-        self, model: ModelSettings, attempt: Callable[[Provider, ModelSettings], Awaitable[T]]
+        self,
+        model: ModelSettings,
+        attempt: Callable[[Provider, ModelSettings], Awaitable[T]],
+        *,
+        tried: list[Attempt] | None = None,
     ) -> tuple[T, ModelSettings, list[Attempt]]:
         """Run ``attempt`` on ``model``, retrying and then falling back; returns the result and who served it.
 
         Raises the last UpstreamError when every candidate failed, or the first error that is the
-        client's fault (a 400 from upstream is not improved by asking another model).
+        client's fault (a 400 from upstream is not improved by asking another model). Attempts are
+        appended to ``tried`` as they happen, so a caller's record of them survives the raise.
         """
-        tried: list[Attempt] = []
+        if tried is None:
+            tried = []
         candidates = [model] + [self.models[name] for name in model.fallbacks]
         last: UpstreamError | None = None
         for candidate in candidates:

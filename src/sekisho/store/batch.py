@@ -21,9 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
+from sqlalchemy.pool import PoolProxiedConnection
 
-from sekisho.store.tx import write_transaction
+from sekisho.store.rows import Batch
 
 log = logging.getLogger("sekisho.store")
 
@@ -31,8 +32,8 @@ log = logging.getLogger("sekisho.store")
 class WriteOp(Protocol):
     """A write that runs inside the writer's transaction."""
 
-    def apply(self, conn: Connection, scratch: dict[str, Any]) -> Any:
-        """Perform the write. ``scratch`` lives for one transaction (e.g. the audit chain head)."""
+    def apply(self, batch: Batch) -> Any:
+        """Queue rows on ``batch``; what it returns goes to the waiter."""
 
 
 @dataclass(slots=True)
@@ -59,12 +60,19 @@ _STOP = object()
 class BatchWriter:
     """Serialises writes through one thread and one transaction per batch."""
 
-    def __init__(self, engine: Engine, *, batch_max: int = 256, name: str = "sekisho-writer") -> None:
+    def __init__(
+        self, engine: Engine, *, batch_max: int = 256, linger: float = 0.005, name: str = "sekisho-writer"
+    ) -> None:
         self._engine = engine
+        self._sqlite = engine.dialect.name == "sqlite"
         self._batch_max = batch_max
+        # Writes nobody waits for may wait this long for company, so under steady traffic a
+        # request's completion record rides in the next request's transaction instead of its own.
+        self._linger = linger
         self._queue: queue.SimpleQueue[_Item | object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._retry: list[_Item] = []
+        self._connection: PoolProxiedConnection | None = None
         self.stats = WriterStats()
         self._started = False
 
@@ -80,6 +88,9 @@ class BatchWriter:
             self._queue.put(_STOP)
             self._thread.join(timeout)
             self._started = False
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     async def write(self, op: WriteOp) -> Any:
         """Queue ``op`` and wait until its transaction has committed; returns what ``apply`` returned."""
@@ -102,33 +113,36 @@ class BatchWriter:
         self._queue.put(_Item(_Noop(), lambda _r, _e: marker.set()))
         marker.wait(timeout)
 
-    def _run(self) -> None:
-        stopping = False
-        while not stopping or self._retry:
-            batch: list[_Item] = []
+    def _take(self, batch: list[_Item], block: bool, timeout: float | None) -> bool:
+        """Move queued items into ``batch``; returns False once the stop sign was taken."""
+        running = True
+        try:
+            item = self._queue.get(block, timeout)
+        except queue.Empty:
+            return True
+        while True:
+            if item is _STOP:
+                running = False
+            elif isinstance(item, _Item):
+                batch.append(item)
+            if len(batch) >= self._batch_max:
+                return running
             try:
-                first = self._queue.get(timeout=0.5 if self._retry else None)
+                item = self._queue.get_nowait()
             except queue.Empty:
-                first = None
-            if first is _STOP:
-                stopping = True
-            elif isinstance(first, _Item):
-                batch.append(first)
-            while len(batch) < self._batch_max:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is _STOP:
-                    stopping = True
-                elif isinstance(nxt, _Item):
-                    batch.append(nxt)
-            if self._retry:
-                batch = self._retry + batch
-                self._retry = []
+                return running
+
+    def _run(self) -> None:
+        running = True
+        while running or self._retry:
+            batch: list[_Item] = self._retry
+            self._retry = []
+            running = self._take(batch, block=running, timeout=0.5 if batch else None) and running
+            if running and batch and all(item.done is None for item in batch):
+                running = self._take(batch, block=True, timeout=self._linger)
             if batch:
                 self._commit(batch)
-            if stopping and self._retry:
+            if not running and self._retry:
                 # Give failed writes a last few chances before the process exits.
                 if all(item.attempts >= 5 for item in self._retry):
                     self.stats.lost += len(self._retry)
@@ -166,16 +180,43 @@ class BatchWriter:
             item.done(result, None)
 
     def _apply(self, batch: list[_Item]) -> list[Any]:
-        scratch: dict[str, Any] = {}
-        with write_transaction(self._engine) as conn:
-            results = [item.op.apply(conn, scratch) for item in batch]
+        # The writer keeps one connection and drives its transactions through the driver directly:
+        # SQLAlchemy's begin/commit bookkeeping cost as much as the writes themselves.
+        if self._connection is None:
+            self._connection = self._engine.raw_connection()
+        dbapi = self._connection.driver_connection
+        if dbapi is None:
+            self._discard_connection()
+            raise RuntimeError("the writer's database connection is closed")
+        try:
+            if self._sqlite:
+                dbapi.execute("BEGIN IMMEDIATE")
+            rows = Batch(dbapi, self._engine.dialect)
+            results = [item.op.apply(rows) for item in batch]
+            rows.flush()
+            if self._sqlite:
+                dbapi.execute("COMMIT")
+            else:
+                dbapi.commit()
+        except BaseException:
+            self._discard_connection()
+            raise
         self.stats.transactions += 1
         self.stats.writes += len(batch)
         return results
 
+    def _discard_connection(self) -> None:
+        # After a failure the connection may be mid-transaction or broken; never reuse it.
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                connection.invalidate()
+            except Exception:
+                log.exception("could not discard the writer's database connection")
+
 
 class _Noop:
-    def apply(self, conn: Connection, scratch: dict[str, Any]) -> None:
+    def apply(self, batch: Batch) -> None:
         return None
 
 

@@ -4,7 +4,8 @@ The upstream model name chooses the behaviour, so one server plays every failure
 
 - ``mock-…`` (default): answers ``Echo: <last user message>``; streams it word by word.
 - ``mock-500`` / ``mock-429``: always fails with that status (429 with ``Retry-After: 0``).
-- ``mock-flaky-N``: the first N calls per model name fail with 503, then it answers.
+- ``mock-flaky-N`` (or ``mock-flaky-N-<suffix>``): the first N calls per model name fail with 503,
+  then it answers.
 - ``mock-slow-MS``: waits MS milliseconds before answering.
 - ``mock-drop``: streams two chunks, then drops the connection without finishing.
 - ``mock-nousage``: answers without a ``usage`` object.
@@ -102,7 +103,7 @@ class MockUpstream:
                 send, 429, {"error": {"message": "slow down", "type": "rate_limit"}}, [(b"retry-after", b"0")]
             )
             return
-        if model.startswith("mock-flaky-") and self._calls[model] <= int(model.rsplit("-", 1)[1]):
+        if model.startswith("mock-flaky-") and self._calls[model] <= _flaky_failures(model):
             await _json(send, 503, {"error": {"message": "temporarily unavailable", "type": "server_error"}})
             return
         if model.startswith("mock-slow-"):
@@ -193,6 +194,11 @@ class MockUpstream:
         if include and not model.startswith("mock-nousage"):
             await _event(send, {**base, "choices": [], "usage": usage})
         await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
+
+
+def _flaky_failures(model: str) -> int:
+    # N is the first field after the prefix: tests add a suffix so each gets a fresh call counter.
+    return int(model.removeprefix("mock-flaky-").split("-", 1)[0])
 
 
 def _last_user_text(data: dict[str, Any]) -> str:

@@ -1,0 +1,71 @@
+"""Authentication, role checks and organisation scoping shared by every admin route."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+import anyio
+from fastapi import Depends, Request
+
+from sekisho.admin.services import AdminServices
+from sekisho.gateway.errors import GatewayError, forbidden, unauthorized
+from sekisho.identity import AuthError, Conflict, NotFound, Principal
+
+T = TypeVar("T")
+READ_USAGE = frozenset({"owner", "admin", "auditor", "analytics_viewer"})
+"""Roles that may read usage and cost."""
+READ_AUDIT = frozenset({"owner", "admin", "auditor"})
+"""Roles that may read and verify the audit log."""
+
+
+def services_of(request: Request) -> AdminServices:
+    services: AdminServices = request.app.state.admin
+    return services
+
+
+async def principal_of(request: Request) -> Principal:
+    try:
+        return await services_of(request).authenticator.authenticate(request.headers.get("authorization"))
+    except AuthError as exc:
+        raise unauthorized(str(exc), exc.code) from None
+
+
+Caller = Annotated[Principal, Depends(principal_of)]
+Services = Annotated[AdminServices, Depends(services_of)]
+
+
+def require(principal: Principal, roles: frozenset[str] | None = None) -> None:
+    allowed = principal.superuser or (principal.role in roles if roles else principal.is_admin)
+    if not allowed:
+        raise forbidden("Your role does not allow this action.", code="insufficient_role")
+
+
+def org_scope(principal: Principal, requested: str | None, services: AdminServices) -> str:
+    """The organisation a call acts on: the caller's own, or any one for the master key."""
+    if principal.superuser:
+        if requested is None:
+            return services.tenancy.ensure_default_org().id
+        return found(lambda: services.tenancy.get_org(requested)).id
+    if requested is not None and requested != principal.org_id:
+        raise GatewayError(404, f"organisation {requested!r} not found", code="not_found")
+    if principal.org_id is None:  # pragma: no cover - only the master key has no organisation
+        raise forbidden("no organisation")
+    return principal.org_id
+
+
+def found(fn: Callable[[], T]) -> T:
+    """Run a lookup, turning NotFound into a 404 and Conflict into a 409."""
+    try:
+        return fn()
+    except NotFound as exc:
+        raise GatewayError(404, str(exc), code="not_found") from None
+    except Conflict as exc:
+        raise GatewayError(409, str(exc), code="conflict") from None
+    except ValueError as exc:
+        raise GatewayError(400, str(exc), code="invalid_value") from None
+
+
+async def in_thread(fn: Callable[[], T]) -> T:
+    """Run a blocking store call off the event loop, with NotFound/Conflict mapped to HTTP errors."""
+    return await anyio.to_thread.run_sync(found, fn)

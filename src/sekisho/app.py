@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 import anyio
 from fastapi import FastAPI
@@ -19,40 +18,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sekisho import __version__
 from sekisho.admin import AdminServices, admin_router
-from sekisho.audit import AuditLog
+from sekisho.core import build_core
 from sekisho.gateway import Pipeline, Stages, gateway_routes, stages
 from sekisho.gateway.errors import GatewayError
-from sekisho.identity import GroupStore, KeyAuthenticator, TenancyStore
+from sekisho.identity import GroupStore, KeyAuthenticator
 from sekisho.providers import Provider, create_provider
 from sekisho.providers import Router as ModelRouter
 from sekisho.settings import Settings
-from sekisho.store import create_db_engine, upgrade
-from sekisho.store.batch import BatchWriter
 
 log = logging.getLogger("sekisho")
-
-
-@dataclass(frozen=True, slots=True)
-class Core:
-    """The long-lived objects behind the app (also used by the CLI without HTTP)."""
-
-    settings: Settings
-    engine: Engine
-    writer: BatchWriter
-    audit: AuditLog
-    tenancy: TenancyStore
-
-
-def build_core(settings: Settings) -> Core:
-    """Database, writer, audit log and tenancy store; migrates first when ``auto_migrate`` is on."""
-    if settings.resolved_database_url.startswith("sqlite:///") and not settings.database_url:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_db_engine(settings.resolved_database_url)
-    if settings.auto_migrate:
-        upgrade(engine)
-    writer = BatchWriter(engine, batch_max=settings.audit.batch_max)
-    audit = AuditLog(engine, writer, settings.instance_id)
-    return Core(settings, engine, writer, audit, TenancyStore(engine, audit))
 
 
 def build_providers(settings: Settings) -> dict[str, Provider]:

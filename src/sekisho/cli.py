@@ -30,7 +30,7 @@ def _core(config: str | None) -> Any:
     settings = _settings(config)
     # Imported after the settings are read: a configuration mistake is reported without first
     # loading the web stack (seconds on a small machine).
-    from sekisho.app import build_core
+    from sekisho.core import build_core
 
     try:
         with _database_errors(settings.resolved_database_url):

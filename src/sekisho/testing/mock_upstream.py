@@ -9,6 +9,7 @@ The upstream model name chooses the behaviour, so one server plays every failure
 - ``mock-slow-MS``: waits MS milliseconds before answering.
 - ``mock-drop``: streams two chunks, then drops the connection without finishing.
 - ``mock-nousage``: answers without a ``usage`` object.
+- ``mock-trickle-MS``: streams one word every MS milliseconds (to disconnect from mid-stream).
 
 Every request body is kept in ``requests`` (most recent last) so tests can check what was forwarded.
 Run it standalone with ``python -m sekisho.testing.mock_upstream --port 9999``.
@@ -183,8 +184,11 @@ class MockUpstream:
             if model.startswith("mock-drop") and i == 2:
                 # Abort the response mid-body: the client sees a broken chunked transfer.
                 raise ConnectionResetError("mock upstream dropped the stream")
-            if self.chunk_delay:
-                await asyncio.sleep(self.chunk_delay)
+            delay = self.chunk_delay
+            if model.startswith("mock-trickle-"):
+                delay = int(model.rsplit("-", 1)[1]) / 1000
+            if delay:
+                await asyncio.sleep(delay)
             piece = word if i == 0 else " " + word
             await _event(
                 send, {**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
 from fastapi import FastAPI
@@ -14,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Router
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from sekisho import __version__
 from sekisho.admin import AdminServices, admin_router
@@ -73,7 +74,9 @@ def build_app(settings: Settings, *, providers: dict[str, Provider] | None = Non
             await anyio.to_thread.run_sync(core.writer.close)
             core.engine.dispose()
 
-    app = FastAPI(
+    gateway = Router(routes=gateway_routes(pipeline, router, max_body_bytes=settings.max_body_bytes))
+    app = SekishoApp(
+        gateway,
         title="Sekisho",
         version=__version__,
         summary="The governed checkpoint for every AI call: OpenAI-compatible API and admin API.",
@@ -86,35 +89,34 @@ def build_app(settings: Settings, *, providers: dict[str, Provider] | None = Non
         core.engine, core.tenancy, GroupStore(core.engine, core.audit), core.audit, authenticator
     )
     app.state.pipeline = pipeline
-    app.add_middleware(
-        FastPath,
-        gateway=Router(routes=gateway_routes(pipeline, router, max_body_bytes=settings.max_body_bytes)),
-    )
     app.include_router(admin_router())
     _health_routes(app, core.engine, providers)
     _error_handlers(app)
     return app
 
 
-class FastPath:
-    """Hands /v1 requests straight to the gateway's own router.
+class SekishoApp(FastAPI):
+    """The FastAPI app, with /v1 requests handed straight to the gateway's own router.
 
-    The OpenAI-compatible routes answer every error themselves in OpenAI's format, so they skip the
-    admin API's exception and dependency machinery; only the outermost server-error guard remains.
+    The OpenAI-compatible routes answer every error themselves in OpenAI's format, so they skip
+    FastAPI's middleware stack (error pages, telemetry hooks, dependency machinery) on every call.
     """
 
-    def __init__(self, app: ASGIApp, gateway: Router) -> None:
-        self._app = app
+    def __init__(self, gateway: Router, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self._gateway = gateway
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/v1/"):
+            # With "app" in the scope, Starlette raises HTTPException for an unknown path or a wrong
+            # method instead of answering in plain text, so the client still gets OpenAI's shape.
+            scope["app"] = self
             try:
                 await self._gateway(scope, receive, send)
-            except HTTPException as exc:  # unknown /v1 path or wrong method, raised before any response
+            except HTTPException as exc:
                 await _http_error_response(exc)(scope, receive, send)
-        else:
-            await self._app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def _health_routes(app: FastAPI, engine: Engine, providers: dict[str, Provider]) -> None:

@@ -7,6 +7,8 @@ replica, the CLI) stops working within ``ttl`` seconds.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from dataclasses import dataclass
 
@@ -16,6 +18,8 @@ from sekisho.clock import utcnow
 from sekisho.identity.keys import hash_key, same_secret, visible_prefix
 from sekisho.identity.principal import Principal
 from sekisho.identity.store import TenancyStore
+
+log = logging.getLogger("sekisho.identity")
 
 
 class AuthError(Exception):
@@ -46,6 +50,7 @@ class KeyAuthenticator:
         self._master_key = master_key
         self._ttl = ttl
         self._cache: dict[str, _Entry] = {}
+        self._refreshing: dict[str, asyncio.Task[None]] = {}
 
     async def authenticate(self, authorization: str | None) -> Principal:
         """The principal for an ``Authorization: Bearer …`` header, or AuthError."""
@@ -57,13 +62,38 @@ class KeyAuthenticator:
         entry = self._cache.get(digest)
         if entry is None or entry.expires <= now:
             entry = await anyio.to_thread.run_sync(self._lookup, token, now)
-            if self._ttl > 0:
-                if len(self._cache) > 100_000:
-                    self._cache.clear()
-                self._cache[digest] = entry
+            self._store_entry(digest, entry)
+        elif entry.principal is not None and entry.expires - now < self._ttl / 2:
+            # Refresh ahead: a key in use is re-read in the background during the second half of
+            # its cache life, so busy keys never wait for the database, and an entry is still never
+            # served past its expiry (revocation elsewhere takes effect within ``ttl``).
+            self._refresh_in_background(digest, token)
         if entry.principal is None:
             raise AuthError(entry.reason.format(prefix=visible_prefix(token)))
         return entry.principal
+
+    def _store_entry(self, digest: str, entry: _Entry) -> None:
+        if self._ttl > 0:
+            if len(self._cache) > 100_000:
+                self._cache.clear()
+            self._cache[digest] = entry
+
+    def _refresh_in_background(self, digest: str, token: str) -> None:
+        if digest in self._refreshing:
+            return
+
+        async def refresh() -> None:
+            try:
+                entry = await anyio.to_thread.run_sync(self._lookup, token, time.monotonic())
+                if digest in self._cache:  # not forgotten (revoked here) meanwhile
+                    self._store_entry(digest, entry)
+            except Exception:
+                log.exception("background refresh of an API key failed; it will be read on next use")
+                self._cache.pop(digest, None)
+            finally:
+                self._refreshing.pop(digest, None)
+
+        self._refreshing[digest] = asyncio.get_running_loop().create_task(refresh())
 
     def forget(self, key_id: str) -> None:
         """Drop a key from the cache (after revocation)."""

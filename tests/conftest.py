@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -224,6 +225,13 @@ async def gateway(
         SEKISHO_DATABASE_URL=database_url,
         SEKISHO_MASTER_KEY=MASTER_KEY,
     )
+    async with running_gateway(settings) as gw:
+        yield gw
+
+
+@asynccontextmanager
+async def running_gateway(settings: Settings) -> AsyncIterator[Gateway]:
+    """The app for ``settings``, started, with an httpx client and a fresh key for the default project."""
     app = build_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -15,12 +15,11 @@ from fastapi.routing import APIRoute
 from sqlalchemy import select
 
 from sekisho.admin import admin_router
-from sekisho.app import build_app
 from sekisho.identity import Project, User
 from sekisho.settings import Settings
 from sekisho.store.tables import api_keys, audit_log
 from sekisho.testing import MockUpstream
-from tests.conftest import MASTER_KEY, Gateway, mock_config
+from tests.conftest import MASTER_KEY, Gateway, mock_config, running_gateway
 
 pytestmark = pytest.mark.anyio
 
@@ -210,13 +209,8 @@ async def cached_gateway(
         SEKISHO_DATABASE_URL=database_url,
         SEKISHO_MASTER_KEY=MASTER_KEY,
     )
-    app = build_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://sekisho") as client:
-            gw = Gateway(app, client, "", settings)
-            gw.key = gw.new_key()
-            yield gw
+    async with running_gateway(settings) as gw:
+        yield gw
 
 
 async def test_revocation_applies_at_once_in_this_process(cached_gateway: Gateway) -> None:

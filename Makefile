@@ -34,6 +34,7 @@ lint: venv
 	$(VENV)/bin/mypy
 
 bench: venv
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(VENV)/bin/python benchmarks/gateway_overhead/run.py $(ARGS)
 
 clean:

@@ -202,6 +202,13 @@ async def test_models_lists_every_model_for_an_unrestricted_key(gateway: Gateway
     assert {"gpt-4o-mini", "embed", "flaky"} <= names
     one = await gateway.client.get("/v1/models/gpt-4o-mini", headers=gateway.headers())
     assert one.json()["id"] == "gpt-4o-mini"
+    missing = await gateway.client.get("/v1/models/gpt-17", headers=gateway.headers())
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "model_not_found"
+    assert missing.headers["x-request-id"].startswith("req_")
+    refused = await gateway.client.get("/v1/models", headers=gateway.headers("sk-sks-wrong"))
+    assert refused.status_code == 401
+    assert refused.headers["x-request-id"].startswith("req_")
 
 
 async def test_embeddings(gateway: Gateway) -> None:

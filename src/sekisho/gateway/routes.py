@@ -93,39 +93,37 @@ def gateway_routes(pipeline: Pipeline, router: Router, *, max_body_bytes: int) -
     async def embeddings(request: Request) -> Response:
         return await run(request, "embeddings")
 
-    async def list_models(request: Request) -> Response:
+    async def models(request: Request) -> Response:
         call = Call(request_id=_request_id(), endpoint="chat.completions", body={})
+        headers = {"x-request-id": call.request_id}
         try:
             await pipeline.stages.authenticate(call, request.headers.get("authorization"))
+            body = _models_body(call, request.path_params.get("model"), router)
         except GatewayError as exc:
-            return exc.response()
-        principal = call.principal
-        data = [
-            _model_object(name, router)
-            for name in router.models
-            if principal is not None and principal.may_use_model(name)
-        ]
-        return Response(orjson.dumps({"object": "list", "data": data}), media_type="application/json")
-
-    async def get_model(request: Request) -> Response:
-        call = Call(request_id=_request_id(), endpoint="chat.completions", body={})
-        try:
-            await pipeline.stages.authenticate(call, request.headers.get("authorization"))
-        except GatewayError as exc:
-            return exc.response()
-        name = request.path_params["model"]
-        if name not in router.models or call.principal is None or not call.principal.may_use_model(name):
-            return GatewayError(
-                404, f"The model '{name}' does not exist.", code="model_not_found", param="model"
-            ).response()
-        return Response(orjson.dumps(_model_object(name, router)), media_type="application/json")
+            response = exc.response()
+            response.headers.update(headers)
+            return response
+        return Response(orjson.dumps(body), media_type="application/json", headers=headers)
 
     return [
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
         Route("/v1/embeddings", embeddings, methods=["POST"]),
-        Route("/v1/models", list_models, methods=["GET"]),
-        Route("/v1/models/{model:path}", get_model, methods=["GET"]),
+        Route("/v1/models", models, methods=["GET"]),
+        Route("/v1/models/{model:path}", models, methods=["GET"]),
     ]
+
+
+def _models_body(call: Call, name: str | None, router: Router) -> dict[str, Any]:
+    """The model list, or one model, as this caller may see them (others do not exist for it)."""
+    principal = call.principal
+    if principal is None:  # pragma: no cover - authenticate either sets it or raises
+        raise GatewayError(401, "not authenticated", code="invalid_api_key")
+    if name is None:
+        data = [_model_object(m, router) for m in router.models if principal.may_use_model(m)]
+        return {"object": "list", "data": data}
+    if name not in router.models or not principal.may_use_model(name):
+        raise GatewayError(404, f"The model '{name}' does not exist.", code="model_not_found", param="model")
+    return _model_object(name, router)
 
 
 def _model_object(name: str, router: Router) -> dict[str, Any]:

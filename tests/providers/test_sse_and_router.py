@@ -487,3 +487,16 @@ async def test_openai_provider_stream_that_ends_unfinished_is_interrupted(
     finally:
         await provider.aclose()
     assert len(received) == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("split", range(1, 40))
+async def test_lone_cr_line_ends_split_anywhere(split: int) -> None:
+    stream = b'data: {"a":1}\r\rdata:  two spaces\r\r: comment\r\rdata: [DONE]\r\r'
+    chunks = [stream[:split], stream[split:]]
+
+    async def source() -> AsyncIterator[bytes]:
+        for chunk in chunks:
+            yield chunk
+
+    assert [p async for p in data_payloads(source())] == [b'{"a":1}', b" two spaces", b"[DONE]"]

@@ -16,7 +16,14 @@ async def data_payloads(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     async for chunk in chunks:
         buffer += chunk
         if b"\r" in buffer:
-            buffer = buffer.replace(b"\r\n", b"\n")
+            # The spec allows CRLF, LF or a lone CR as line ends. A CR at the very end may be the
+            # first half of a CRLF split across chunks, so it waits for the next chunk.
+            held = buffer.endswith(b"\r")
+            if held:
+                buffer = buffer[:-1]
+            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            if held:
+                buffer += b"\r"
         while True:
             end = buffer.find(b"\n\n")
             if end < 0:
@@ -25,6 +32,7 @@ async def data_payloads(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
             payload = _data(event)
             if payload is not None:
                 yield payload
+    buffer = buffer.replace(b"\r", b"\n")
     if buffer.strip():
         payload = _data(buffer)
         if payload is not None:
@@ -32,7 +40,13 @@ async def data_payloads(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
 
 
 def _data(event: bytes) -> bytes | None:
-    lines = [line[5:].lstrip(b" ") for line in event.split(b"\n") if line.startswith(b"data:")]
+    # The spec strips exactly one space after the colon; the rest belongs to the value.
+    lines = [_value(line) for line in event.split(b"\n") if line.startswith(b"data:")]
     if not lines:
         return None  # comments (": keep-alive") and other fields carry nothing to relay
     return b"\n".join(lines)
+
+
+def _value(line: bytes) -> bytes:
+    value = line[5:]
+    return value[1:] if value.startswith(b" ") else value

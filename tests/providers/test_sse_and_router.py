@@ -24,6 +24,7 @@ from sekisho.providers import router as router_module
 from sekisho.providers.openai_http import AzureOpenAIProvider, OpenAIProvider
 from sekisho.providers.sse import data_payloads
 from sekisho.settings import ConfigError, ModelSettings, ProviderSettings
+from sekisho.testing.mock_upstream import answer_lifespan, read_body
 from tests.conftest import ServerThread
 
 pytestmark = pytest.mark.anyio
@@ -317,19 +318,9 @@ class RecordingServer:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        body = b""
-        more = True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
+            await answer_lifespan(receive, send)
+            return
+        body = await read_body(receive)
         self.seen.append(
             Seen(
                 method=scope["method"],

@@ -39,23 +39,13 @@ class MockUpstream:
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await answer_lifespan(receive, send)
+            return
         path = scope["path"]
         if scope["method"] == "GET" and path.endswith("/models"):
             await _json(send, 200, {"object": "list", "data": [{"id": "mock", "object": "model"}]})
             return
-        body = b""
-        more = True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
+        body = await read_body(receive)
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError:
@@ -203,6 +193,28 @@ class MockUpstream:
 def _flaky_failures(model: str) -> int:
     # N is the first field after the prefix: tests add a suffix so each gets a fresh call counter.
     return int(model.removeprefix("mock-flaky-").split("-", 1)[0])
+
+
+async def answer_lifespan(receive: Any, send: Any) -> None:
+    """Answer ASGI lifespan start-up and shut-down (the app has nothing to set up)."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def read_body(receive: Any) -> bytes:
+    """The whole request body of an ASGI HTTP request."""
+    body = b""
+    more = True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    return body
 
 
 def _last_user_text(data: dict[str, Any]) -> str:

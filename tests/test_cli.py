@@ -225,6 +225,9 @@ def test_every_documented_command_exists() -> None:
         "audit",
         "audit verify",
         "audit export",
+        "guard",
+        "guard scan",
+        "guard hash",
     }
 
 

@@ -22,6 +22,9 @@ from sekisho.admin import AdminServices, admin_router
 from sekisho.core import build_core
 from sekisho.gateway import Pipeline, Stages, gateway_routes, stages
 from sekisho.gateway.errors import GatewayError
+from sekisho.gateway.guard import GuardInput, GuardOutput
+from sekisho.gateway.guard_routes import guard_routes
+from sekisho.guardrails.engine import GuardrailEngine
 from sekisho.identity import GroupStore, KeyAuthenticator
 from sekisho.providers import Provider, create_provider
 from sekisho.providers import Router as ModelRouter
@@ -44,15 +47,16 @@ def build_app(settings: Settings, *, providers: dict[str, Provider] | None = Non
     )
     master = settings.master_key.get_secret_value() if settings.master_key else None
     authenticator = KeyAuthenticator(core.tenancy, master_key=master, ttl=settings.key_cache_seconds)
+    guardrails = GuardrailEngine.from_settings(settings.guardrails) if settings.guardrails.enabled else None
     pipeline = Pipeline(
         Stages(
             authenticate=stages.Authenticate(authenticator),
             authorize=stages.Authorize(router),
             admit=stages.Admit([], core.audit),
-            inspect_input=stages.InspectInput([]),
+            guard_input=GuardInput(guardrails, core.audit),
             decide=stages.Decide([]),
             router=router,
-            inspect_output=stages.InspectOutput([]),
+            guard_output=GuardOutput(guardrails),
             settle=stages.Settle(core.audit, core.writer),
         )
     )
@@ -74,7 +78,12 @@ def build_app(settings: Settings, *, providers: dict[str, Provider] | None = Non
             await anyio.to_thread.run_sync(core.writer.close)
             core.engine.dispose()
 
-    gateway = Router(routes=gateway_routes(pipeline, router, max_body_bytes=settings.max_body_bytes))
+    gateway = Router(
+        routes=[
+            *gateway_routes(pipeline, router, max_body_bytes=settings.max_body_bytes),
+            *guard_routes(pipeline, max_body_bytes=settings.max_body_bytes),
+        ]
+    )
     app = SekishoApp(
         gateway,
         title="Sekisho",

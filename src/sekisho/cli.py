@@ -277,3 +277,57 @@ def _redact(url: str) -> str:
     except ArgumentError:
         # Never echo a URL that cannot be parsed: its password cannot be found to hide it.
         return "(unparseable URL)"
+
+
+@main.group()
+def guard() -> None:
+    """Guardrails from the command line: scan text, hash files for hash lists."""
+
+
+@guard.command("scan")
+@config_option
+@click.argument("text", required=False)
+@click.option(
+    "--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Scan a file."
+)
+@click.option("--guardrails", "only", help="Comma-separated detector names or finding types (default: all).")
+@click.option("--org", help="Apply this organisation's overrides (slug).")
+@click.option("--project", help="Apply this project's overrides (slug; needs --org).")
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
+def guard_scan(
+    config: str | None,
+    text: str | None,
+    path: Path | None,
+    only: str | None,
+    org: str | None,
+    project: str | None,
+    as_json: bool,
+) -> None:
+    """Scan TEXT, a --file, or standard input; exit status 1 when the verdict is block or review."""
+    from sekisho.guardrails.cli import scan_command
+
+    settings = _settings(config)
+    if text is not None and path is not None:
+        raise click.UsageError("give TEXT or --file, not both")
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise click.ClickException(f"{path} is not UTF-8 text") from None
+    elif text is None:
+        text = sys.stdin.read()
+    names = [n.strip() for n in only.split(",") if n.strip()] if only else None
+    code = _friendly(lambda: scan_command(settings.guardrails, text, names, org, project, as_json))
+    sys.exit(code)
+
+
+@guard.command("hash")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+def guard_hash(files: tuple[Path, ...]) -> None:
+    """Print SHA-256 and, for images, the PDQ hash of FILES (the lines a hash list file holds)."""
+    from sekisho.guardrails.cli import hash_command
+
+    for line in hash_command(list(files)):
+        click.echo(line)

@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from sekisho.guardrails.config import GuardrailSettings
+
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "sekisho"
 
 
@@ -116,6 +118,7 @@ class Settings(_Strict):
     providers: list[ProviderSettings] = Field(default_factory=list, description="Upstreams.")
     models: list[ModelSettings] = Field(default_factory=list, description="Models offered to clients.")
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    guardrails: GuardrailSettings = Field(default_factory=GuardrailSettings)
 
     @model_validator(mode="after")
     def _check_references(self) -> Settings:

@@ -6,6 +6,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from sekisho.guardrails.actions import Rules
+from sekisho.guardrails.engine import Located
+from sekisho.guardrails.redact import Pseudonymizer
 from sekisho.identity import Principal
 from sekisho.metering import Usage
 from sekisho.providers import Attempt
@@ -13,27 +16,6 @@ from sekisho.settings import ModelSettings
 
 Endpoint = Literal["chat.completions", "embeddings"]
 Decision = Literal["allow", "redact", "block", "review", "warn"]
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """Something an inspector found: a type and where it is (Python string offsets)."""
-
-    type: str
-    start: int
-    end: int
-    score: float
-    detector: str
-
-
-class Inspector(Protocol):
-    """Looks at text going in or out and reports findings (guardrails implement this)."""
-
-    name: str
-
-    async def inspect(self, call: Call, text: str) -> list[Finding]:
-        """Findings in ``text``; raising counts as a failure of the check, never as a pass."""
-        ...
 
 
 class Reservation(Protocol):
@@ -74,7 +56,13 @@ class Call:
     served: ModelSettings | None = None
     admitted: bool = False
     decision: Decision = "allow"
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[Located] = field(default_factory=list)
+    # Guardrails: the scope's rules, the placeholder map of this request, and what to tell the client.
+    rules: Rules | None = None
+    pseudonymizer: Pseudonymizer | None = None
+    guard_decision: str = "allow"
+    guard_notes: dict[str, set[str]] = field(default_factory=dict)
+    finding_counts: dict[str, int] = field(default_factory=dict)
     reservations: list[Reservation] = field(default_factory=list)
     attempts: list[Attempt] = field(default_factory=list)
     usage: Usage | None = None
@@ -86,6 +74,12 @@ class Call:
     def elapsed_ms(self) -> int:
         """Milliseconds since the request arrived."""
         return round((time.perf_counter() - self.started) * 1000)
+
+    def guard_header(self) -> str | None:
+        """``x-sekisho-guardrails``: which finding types were redacted or drew a warning."""
+        if not self.guard_notes:
+            return None
+        return "; ".join(f"{a}={','.join(sorted(t))}" for a, t in sorted(self.guard_notes.items()))
 
     def who(self) -> tuple[Principal, ModelSettings]:
         """The caller and the model; only valid once Authorize has run."""

@@ -15,18 +15,11 @@ import orjson
 
 from sekisho.gateway.call import Call
 from sekisho.gateway.errors import GatewayError, bad_request
+from sekisho.gateway.guard import GuardInput, GuardOutput
 from sekisho.gateway.schemas import ChatCompletionRequest, EmbeddingRequest, validate
-from sekisho.gateway.stages import (
-    Admit,
-    Authenticate,
-    Authorize,
-    Decide,
-    InspectInput,
-    InspectOutput,
-    Settle,
-    message_texts,
-)
+from sekisho.gateway.stages import Admit, Authenticate, Authorize, Decide, Settle, message_texts
 from sekisho.gateway.upstream_errors import upstream_error
+from sekisho.guardrails.stream import OutputBlocked, StreamGuard
 from sekisho.metering import Usage, estimate_tokens
 from sekisho.providers import (
     ChatResult,
@@ -49,10 +42,10 @@ class Stages:
     authenticate: Authenticate
     authorize: Authorize
     admit: Admit
-    inspect_input: InspectInput
+    guard_input: GuardInput
     decide: Decide
     router: Router
-    inspect_output: InspectOutput
+    guard_output: GuardOutput
     settle: Settle
 
 
@@ -68,7 +61,7 @@ class Pipeline:
         """Run ``call``; raises GatewayError for every failure the client should see."""
         s = self.stages
         await s.authenticate(call, authorization)
-        call.body = _parse_json(await read_body())
+        call.body = parse_json_body(await read_body())
         if call.endpoint == "chat.completions":
             request = validate(ChatCompletionRequest, call.body)
             call.stream = bool(request.stream)
@@ -78,7 +71,7 @@ class Pipeline:
         s.authorize(call, model_name)
         await s.admit(call)
         try:
-            await s.inspect_input(call)
+            await s.guard_input(call)
             await s.decide(call)
             if call.stream:
                 return await self._open_stream(call)
@@ -109,8 +102,8 @@ class Pipeline:
         except UpstreamError as exc:
             raise upstream_error(exc) from exc
         call.usage = Usage.from_openai(result.data.get("usage")) or _estimate(call, result.data)
-        if s.inspect_output.inspectors:
-            call.findings.extend(await s.inspect_output(call, "\n".join(_answer_texts(result.data))))
+        if call.endpoint == "chat.completions":
+            result = await s.guard_output.complete(call, result)
         return result
 
     async def _open_stream(self, call: Call) -> AsyncIterator[bytes]:
@@ -144,18 +137,31 @@ class Pipeline:
         s = self.stages
         outcome = "cancelled"
         pieces: list[str] = []
-        chunks = 0
+        guards = _Guards(s.guard_output, call) if s.guard_output.active(call) else None
         try:
             payload: bytes | None = first
             while payload is not None:
-                chunks += 1
-                if _forward(call, payload, pieces):
+                if guards is not None:
+                    payload = await guards.filter(payload, pieces)
+                    if payload is not None and _forward(call, payload, None):
+                        yield b"data: " + payload + b"\n\n"
+                elif _forward(call, payload, pieces):
                     yield b"data: " + payload + b"\n\n"
                 payload = await anext(stream, None)
-            if s.inspect_output.inspectors:
-                call.findings.extend(await s.inspect_output(call, "".join(pieces)))
+            if guards is not None:
+                tail = await guards.finish()
+                if tail is not None:
+                    yield b"data: " + tail + b"\n\n"
             yield b"data: [DONE]\n\n"
             outcome = "completed"
+        except OutputBlocked as exc:
+            outcome = "failed"
+            call.status_code, call.error_code = 422, "output_blocked"
+            what = ", ".join(exc.types) or f"a failed check ({', '.join(exc.failed)})"
+            error = GatewayError(
+                422, f"The answer was stopped by guardrails: it contains {what}.", code="output_blocked"
+            )
+            yield b"data: " + orjson.dumps(error.payload()) + b"\n\n"
         except StreamInterrupted as exc:
             log.warning("stream %s interrupted: %s", call.request_id, exc)
             outcome = "failed"
@@ -169,6 +175,8 @@ class Pipeline:
             yield b"data: " + orjson.dumps(error.payload()) + b"\n\n"
         finally:
             await _aclose(stream)
+            if guards is not None:
+                guards.record()
             if outcome == "cancelled":
                 call.status_code, call.error_code = 499, "client_disconnected"
             if call.usage is None:
@@ -176,6 +184,70 @@ class Pipeline:
                 completion = estimate_tokens("".join(pieces)) if pieces else 0
                 call.usage = Usage(prompt, completion, estimated=True)
             await s.settle(call, outcome)
+
+
+class _Guards:
+    """Output guardrails over a stream: one ``StreamGuard`` per choice, chunks rewritten in place."""
+
+    def __init__(self, guard_output: GuardOutput, call: Call) -> None:
+        self._guard_output = guard_output
+        self._call = call
+        self._by_choice: dict[int, StreamGuard] = {}
+        self._all: list[StreamGuard] = []
+        self._template: dict[str, Any] | None = None
+
+    def _guard(self, index: int) -> StreamGuard:
+        guard = self._by_choice.get(index)
+        if guard is None:
+            guard = self._guard_output.stream_guard(self._call)
+            assert guard is not None  # only built when output guarding is active
+            self._by_choice[index] = guard
+            self._all.append(guard)
+        return guard
+
+    async def filter(self, payload: bytes, pieces: list[str]) -> bytes | None:
+        """The chunk with its text replaced by what may be shown now."""
+        if b'"content"' not in payload and b'"finish_reason":"' not in payload.replace(b" ", b""):
+            return payload
+        try:
+            data = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            return payload
+        if not isinstance(data, dict):
+            return payload
+        for choice in data.get("choices") or []:
+            if not isinstance(choice, dict):
+                continue
+            delta = choice.get("delta") or {}
+            index = choice.get("index", 0) if isinstance(choice.get("index"), int) else 0
+            content = delta.get("content") if isinstance(delta, dict) else None
+            if isinstance(content, str):
+                pieces.append(content)
+                self._template = data
+                delta["content"] = await self._guard(index).feed(content)
+            if choice.get("finish_reason") and index in self._by_choice:
+                rest = await self._by_choice.pop(index).flush()
+                if rest and isinstance(delta, dict):
+                    delta["content"] = (delta.get("content") or "") + rest
+                    choice["delta"] = delta
+        return orjson.dumps(data)
+
+    async def finish(self) -> bytes | None:
+        """What is still held when the upstream ends without a finish_reason, as one last chunk."""
+        if not self._by_choice or self._template is None:
+            return None
+        choices = []
+        for index, guard in sorted(self._by_choice.items()):
+            choices.append({"index": index, "delta": {"content": await guard.flush()}, "finish_reason": None})
+        self._by_choice.clear()
+        return orjson.dumps({**self._template, "choices": choices})
+
+    def record(self) -> None:
+        """Findings of the streamed answer, for the audit record (headers went out before them)."""
+        counts = self._call.finding_counts
+        for guard in self._all:
+            for finding in guard.findings:
+                counts[finding.type] = counts.get(finding.type, 0) + 1
 
 
 def _forward(call: Call, payload: bytes, pieces: list[str] | None) -> bool:
@@ -228,7 +300,7 @@ def _estimate(call: Call, data: dict[str, Any]) -> Usage:
     return Usage(prompt, completion, estimated=True)
 
 
-def _parse_json(raw: bytes) -> dict[str, Any]:
+def parse_json_body(raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         raise bad_request("The request body is empty; send a JSON object.", code="invalid_json")
     try:

@@ -54,6 +54,12 @@ def _too_large(limit: int) -> GatewayError:
     )
 
 
+def _with_notes(headers: dict[str, str], call: Call) -> dict[str, str]:
+    """Add ``x-sekisho-guardrails`` (redacted and warned finding types) when there is something to say."""
+    note = call.guard_header()
+    return {**headers, "x-sekisho-guardrails": note} if note else headers
+
+
 def _request_id() -> str:
     return f"req_{secrets.token_hex(12)}"
 
@@ -70,7 +76,7 @@ def gateway_routes(pipeline: Pipeline, router: Router, *, max_body_bytes: int) -
             )
         except GatewayError as exc:
             response = exc.response()
-            response.headers.update(headers)
+            response.headers.update(_with_notes(headers, call))
             return response
         except Exception:
             log.exception("unexpected failure in request %s", call.request_id)
@@ -83,6 +89,7 @@ def gateway_routes(pipeline: Pipeline, router: Router, *, max_body_bytes: int) -
             response = error.response()
             response.headers.update(headers)
             return response
+        headers = _with_notes(headers, call)
         if isinstance(result, ChatResult):
             return Response(result.raw, media_type="application/json", headers=headers)
         return _sse(result, headers)

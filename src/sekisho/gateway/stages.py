@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from sekisho.audit import AuditEvent, AuditLog
 from sekisho.clock import utcnow
-from sekisho.gateway.call import Admitter, Call, Decision, Finding, Inspector, Policy
+from sekisho.gateway.call import Admitter, Call, Decision, Policy
 from sekisho.gateway.errors import GatewayError, bad_request, forbidden, not_found, unauthorized
 from sekisho.identity import AuthError, KeyAuthenticator
 from sekisho.metering import Usage, UsageEvent, cost_nanousd
@@ -98,21 +97,6 @@ class Admit:
         call.admitted = True
 
 
-class InspectInput:
-    """Guardrails over every input message (filled in by the guardrails issue; empty until then)."""
-
-    def __init__(self, inspectors: Sequence[Inspector]) -> None:
-        self.inspectors = list(inspectors)
-
-    async def __call__(self, call: Call) -> None:
-        if not self.inspectors:
-            return
-        text = "\n".join(message_texts(call.body))
-        results = await asyncio.gather(*(i.inspect(call, text) for i in self.inspectors))
-        for findings in results:
-            call.findings.extend(findings)
-
-
 class Decide:
     """Usage policy → allow | redact | block | review | warn. The strictest answer wins."""
 
@@ -128,19 +112,6 @@ class Decide:
                 call.decision = decision
         if call.decision == "block":
             raise GatewayError(400, "The request was blocked by the usage policy.", code="policy_blocked")
-
-
-class InspectOutput:
-    """Guardrails over the answer (filled in by the guardrails issue; empty until then)."""
-
-    def __init__(self, inspectors: Sequence[Inspector]) -> None:
-        self.inspectors = list(inspectors)
-
-    async def __call__(self, call: Call, text: str) -> list[Finding]:
-        if not self.inspectors:
-            return []
-        results = await asyncio.gather(*(i.inspect(call, text) for i in self.inspectors))
-        return [f for findings in results for f in findings]
 
 
 class Settle:
@@ -177,6 +148,9 @@ class Settle:
             "latency_ms": latency,
             "attempts": len(call.attempts),
             "findings": len(call.findings),
+            "guardrails": call.guard_decision,
+            # Types and counts only: a finding's value never reaches the audit log.
+            "finding_types": ",".join(f"{t}:{n}" for t, n in sorted(call.finding_counts.items())) or None,
         }
         self._audit.finished(
             AuditEvent(

@@ -125,6 +125,8 @@ class KeyAuthenticator:
             key_prefix=key.prefix,
             role=record.role,
             models=frozenset(key.models) if key.models is not None else None,
+            org_slug=record.org_slug,
+            project_slug=record.project_slug,
         )
         return _Entry(expires, principal, "")
 

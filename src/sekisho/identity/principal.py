@@ -24,6 +24,9 @@ class Principal:
     role: str
     models: frozenset[str] | None = None
     superuser: bool = False
+    # Slugs name the tenant in configuration files (guardrail overrides are keyed by them).
+    org_slug: str | None = None
+    project_slug: str | None = None
 
     @property
     def is_admin(self) -> bool:

@@ -83,6 +83,8 @@ class KeyRecord:
     key: ApiKey
     role: str
     user_active: bool
+    org_slug: str | None = None
+    project_slug: str | None = None
 
 
 def _org(row: RowMapping) -> Org:
@@ -379,15 +381,23 @@ class TenancyStore:
     def find_key(self, secret: str) -> KeyRecord | None:
         """The key whose hash matches ``secret``, with its owner's role, or None."""
         query = (
-            select(api_keys, users.c.role, users.c.active)
+            select(
+                api_keys,
+                users.c.role,
+                users.c.active,
+                orgs.c.slug.label("org_slug"),
+                projects.c.slug.label("project_slug"),
+            )
             .join(users, users.c.id == api_keys.c.user_id)
+            .join(orgs, orgs.c.id == api_keys.c.org_id)
+            .outerjoin(projects, projects.c.id == api_keys.c.project_id)
             .where(api_keys.c.key_hash == hash_key(secret))
         )
         with self._engine.connect() as conn:
             row = conn.execute(query).mappings().first()
         if row is None:
             return None
-        return KeyRecord(_key(row), row["role"], bool(row["active"]))
+        return KeyRecord(_key(row), row["role"], bool(row["active"]), row["org_slug"], row["project_slug"])
 
 
 def _project_row(project: Project) -> dict[str, object]:

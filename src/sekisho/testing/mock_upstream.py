@@ -10,6 +10,7 @@ The upstream model name chooses the behaviour, so one server plays every failure
 - ``mock-drop``: streams two chunks, then drops the connection without finishing.
 - ``mock-nousage``: answers without a ``usage`` object.
 - ``mock-trickle-MS``: streams one word every MS milliseconds (to disconnect from mid-stream).
+- ``mock-pieces-N``: streams the answer in N-character pieces, splitting words and values.
 
 Every request body is kept in ``requests`` (most recent last) so tests can check what was forwarded.
 Run it standalone with ``python -m sekisho.testing.mock_upstream --port 9999``.
@@ -170,6 +171,11 @@ class MockUpstream:
             "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}],
         }
         await _event(send, first)
+        if model.startswith("mock-pieces-"):
+            # Fixed-size pieces that ignore word boundaries: values arrive split across chunks.
+            size = int(model.rsplit("-", 1)[1])
+            text = " ".join(words)
+            words = [text[i : i + size] for i in range(0, len(text), size)]
         for i, word in enumerate(words):
             if model.startswith("mock-drop") and i == 2:
                 # Abort the response mid-body: the client sees a broken chunked transfer.
@@ -179,7 +185,7 @@ class MockUpstream:
                 delay = int(model.rsplit("-", 1)[1]) / 1000
             if delay:
                 await asyncio.sleep(delay)
-            piece = word if i == 0 else " " + word
+            piece = word if i == 0 or model.startswith("mock-pieces-") else " " + word
             await _event(
                 send, {**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
             )

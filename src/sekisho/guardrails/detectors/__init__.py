@@ -1,0 +1,1 @@
+"""Built-in pure detectors, one module per family (registered in pyproject.toml)."""

@@ -1,0 +1,209 @@
+"""The guardrail engine: every enabled check over a request's texts, and one decision.
+
+The texts of a request (each message, tool result and input) are scanned as one ``Text`` joined with
+blank lines: one normalisation, one pass per detector, one call per async guardrail. Findings are then
+mapped back to the segment they fall in, with offsets relative to that segment, so the gateway can
+redact the right message.
+
+Pure detectors run back to back in one pass (inline for ordinary prompts, in a worker thread for
+large ones so the event loop stays responsive); async guardrails run concurrently with that pass.
+A check that raises fails closed — the text is blocked — unless it declares ``fail_open``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import logging
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Any
+
+import anyio
+
+from sekisho.guardrails.actions import Outcome, Rules, decide, resolve_rules
+from sekisho.guardrails.base import Detector, Guardrail, GuardrailResult, ScanContext
+from sekisho.guardrails.config import GuardrailSettings
+from sekisho.guardrails.detectors.set import DetectorSet
+from sekisho.guardrails.finding import Finding
+from sekisho.guardrails.registry import GUARDRAIL_GROUP, guardrail_names, load
+from sekisho.guardrails.text import Text, warm_up
+
+log = logging.getLogger("sekisho.guardrails")
+SEPARATOR = "\n\n"
+# Above this many characters the detector pass moves to a worker thread.
+INLINE_LIMIT = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One text of a request and where it sits (``messages[2].content``)."""
+
+    where: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """A finding in a segment, offsets relative to that segment (``segment`` is None for files)."""
+
+    finding: Finding
+    where: str
+    segment: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form, with where it was found."""
+        return {**self.finding.as_dict(), "where": self.where}
+
+
+@dataclass(slots=True)
+class ScanReport:
+    """Everything one scan found and decided."""
+
+    located: list[Located] = field(default_factory=list)
+    outcome: Outcome = field(default_factory=Outcome)
+    failures: list[str] = field(default_factory=list)
+    reports: list[dict[str, Any]] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)
+
+    @property
+    def decision(self) -> str:
+        """The action for the whole text; a fail-closed failure blocks."""
+        return "block" if self.failures else self.outcome.decision
+
+    def in_segment(self, index: int, findings: Collection[Finding]) -> list[Finding]:
+        """The findings among ``findings`` that lie in segment ``index``."""
+        wanted = {id(f) for f in findings}
+        return [loc.finding for loc in self.located if loc.segment == index and id(loc.finding) in wanted]
+
+
+class GuardrailEngine:
+    """Detectors and guardrails built once from the settings; ``scan`` is called per request."""
+
+    def __init__(
+        self, settings: GuardrailSettings, detectors: DetectorSet, guardrails: Sequence[Guardrail]
+    ) -> None:
+        self.settings = settings
+        self.detectors = detectors
+        self.guardrails = list(guardrails)
+        self.rules = lru_cache(maxsize=1024)(self._rules)
+
+    @classmethod
+    def from_settings(cls, settings: GuardrailSettings) -> GuardrailEngine:
+        """Load every configured detector and guardrail through the registry."""
+        warm_up()
+        detectors = DetectorSet.from_names(
+            settings.detectors, options=settings.detector_options, min_score=settings.min_score
+        )
+        names = guardrail_names() if settings.guardrails is None else settings.guardrails
+        guardrails = [load(GUARDRAIL_GROUP, n)(settings) for n in names]
+        return cls(settings, detectors, guardrails)
+
+    def _rules(self, org: str | None, project: str | None) -> Rules:
+        return resolve_rules(self.settings, org, project)
+
+    @property
+    def names(self) -> list[str]:
+        """Every detector and guardrail name, as requests may select them."""
+        return [d.name for d in self.detectors.detectors] + [g.name for g in self.guardrails]
+
+    @property
+    def types(self) -> frozenset[str]:
+        """Every finding type this engine can report."""
+        return self.detectors.types.union(*(g.types for g in self.guardrails))
+
+    async def scan(
+        self,
+        segments: Sequence[Segment],
+        context: ScanContext,
+        rules: Rules,
+        *,
+        only: Collection[str] | None = None,
+    ) -> ScanReport:
+        """Run every check that ``rules`` leaves on (or those named in ``only``) and decide."""
+        detectors = [d for d in self.detectors.detectors if _wanted(d.name, d.types, rules, only)]
+        guardrails = [g for g in self.guardrails if _wanted(g.name, g.types, rules, only)]
+        joined = SEPARATOR.join(s.text for s in segments)
+        starts = _starts(segments)
+        text = Text(joined)
+        report = ScanReport(checks=[d.name for d in detectors] + [g.name for g in guardrails])
+
+        async def run_detectors() -> list[GuardrailResult]:
+            if len(joined) > INLINE_LIMIT:
+                return await anyio.to_thread.run_sync(self._detect, detectors, text)
+            return self._detect(detectors, text)
+
+        async def run_guardrails() -> list[GuardrailResult]:
+            return list(await asyncio.gather(*(_guarded(g, text, context) for g in guardrails)))
+
+        detected, guarded = await asyncio.gather(run_detectors(), run_guardrails())
+        for result in [*detected, *guarded]:
+            report.reports.extend(result.report)
+            if result.verdict == "error":
+                log.warning("guardrail %s failed: %s", result.guardrail, result.error)
+                if not result.fail_open:
+                    report.failures.append(result.guardrail)
+                continue
+            for finding in result.findings:
+                if finding.score < self.detectors.min_score:
+                    continue
+                report.located.append(_locate(finding, segments, starts, context))
+        report.outcome = decide((loc.finding for loc in report.located), rules, context.direction)
+        return report
+
+    def _detect(self, detectors: Sequence[Detector], text: Text) -> list[GuardrailResult]:
+        results = []
+        for detector in detectors:
+            try:
+                found = detector.detect(text)
+            except Exception as exc:  # a detector bug must not pass the text unchecked
+                log.exception("detector %s raised", detector.name)
+                fail_open = bool(getattr(detector, "fail_open", False))
+                results.append(
+                    GuardrailResult(detector.name, verdict="error", error=repr(exc), fail_open=fail_open)
+                )
+                continue
+            results.append(GuardrailResult(detector.name, found, "flag" if found else "pass"))
+        return results
+
+
+def _wanted(name: str, types: frozenset[str], rules: Rules, only: Collection[str] | None) -> bool:
+    if name in rules.disabled:
+        return False
+    return only is None or name in only or bool(types.intersection(only))
+
+
+async def _guarded(guardrail: Guardrail, text: Text, context: ScanContext) -> GuardrailResult:
+    try:
+        return await guardrail.scan(text, context)
+    except Exception as exc:
+        log.exception("guardrail %s raised", guardrail.name)
+        return GuardrailResult(
+            guardrail.name, verdict="error", error=repr(exc), fail_open=guardrail.fail_open
+        )
+
+
+def _starts(segments: Sequence[Segment]) -> list[int]:
+    starts, position = [], 0
+    for segment in segments:
+        starts.append(position)
+        position += len(segment.text) + len(SEPARATOR)
+    return starts
+
+
+def _locate(
+    finding: Finding, segments: Sequence[Segment], starts: list[int], context: ScanContext
+) -> Located:
+    """The segment a finding of the joined text lies in, with offsets made relative to it."""
+    if finding.end == finding.start == 0 and finding.type == "HASH_MATCH":
+        where = ", ".join(a.where for a in context.attachments) or "attachment"
+        return Located(finding, where, None)
+    if not segments:
+        return Located(finding, "text", None)
+    index = max(bisect.bisect_right(starts, finding.start) - 1, 0)
+    base = starts[index]
+    length = len(segments[index].text)
+    start = min(max(finding.start - base, 0), length)
+    end = min(max(finding.end - base, start), length)  # a span across the separator stops at its segment
+    return Located(replace(finding, start=start, end=end), segments[index].where, index)

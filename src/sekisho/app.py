@@ -26,9 +26,9 @@ from sekisho.gateway.guard import GuardInput, GuardOutput
 from sekisho.gateway.guard_routes import guard_routes
 from sekisho.guardrails.engine import GuardrailEngine
 from sekisho.identity import GroupStore, KeyAuthenticator
-from sekisho.providers import Provider, create_provider
+from sekisho.providers import ChatResult, Provider, create_provider
 from sekisho.providers import Router as ModelRouter
-from sekisho.settings import Settings
+from sekisho.settings import ModelSettings, Settings
 
 log = logging.getLogger("sekisho")
 
@@ -47,7 +47,11 @@ def build_app(settings: Settings, *, providers: dict[str, Provider] | None = Non
     )
     master = settings.master_key.get_secret_value() if settings.master_key else None
     authenticator = KeyAuthenticator(core.tenancy, master_key=master, ttl=settings.key_cache_seconds)
-    guardrails = GuardrailEngine.from_settings(settings.guardrails) if settings.guardrails.enabled else None
+    guardrails = (
+        GuardrailEngine.from_settings(settings.guardrails, RouterCaller(router))
+        if settings.guardrails.enabled
+        else None
+    )
     pipeline = Pipeline(
         Stages(
             authenticate=stages.Authenticate(authenticator),
@@ -102,6 +106,28 @@ def build_app(settings: Settings, *, providers: dict[str, Provider] | None = Non
     _health_routes(app, core.engine, providers)
     _error_handlers(app)
     return app
+
+
+class RouterCaller:
+    """Lets a guardrail (the LLM judge) ask a configured model, with the router's retries and fallbacks."""
+
+    def __init__(self, router: ModelRouter) -> None:
+        self._router = router
+
+    async def complete(self, model: str, messages: list[dict[str, str]]) -> str:
+        """The answer's text (empty when the model answered with none)."""
+        settings = self._router.model(model)
+        if settings is None:
+            raise LookupError(f"unknown model {model!r}")
+        body = {"model": model, "messages": messages, "temperature": 0, "max_tokens": 60}
+
+        async def attempt(provider: Provider, candidate: ModelSettings) -> ChatResult:
+            return await provider.chat(candidate, body)
+
+        result, _served, _tried = await self._router.call(settings, attempt)
+        choices = result.data.get("choices") or [{}]
+        content = (choices[0].get("message") or {}).get("content")
+        return content if isinstance(content, str) else ""
 
 
 class SekishoApp(FastAPI):

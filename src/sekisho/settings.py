@@ -134,6 +134,9 @@ class Settings(_Strict):
             for fallback in model.fallbacks:
                 if fallback not in names:
                     raise ValueError(f"model {model.name!r} falls back to unknown model {fallback!r}")
+        judge = self.guardrails.llm_judge
+        if judge is not None and judge.model not in names:
+            raise ValueError(f"guardrails.llm_judge names unknown model {judge.model!r}")
         return self
 
     @property

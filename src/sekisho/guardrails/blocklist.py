@@ -82,7 +82,7 @@ class BlocklistGuardrail:
     types = frozenset({TYPE})
     fail_open = False
 
-    def __init__(self, settings: GuardrailSettings) -> None:
+    def __init__(self, settings: GuardrailSettings, caller: object = None) -> None:
         self._settings = settings
         self._compile = cache(self._lists)
         # Compile every configured list now: a bad pattern or a missing file stops start-up, not a request.

@@ -62,6 +62,19 @@ class HashListSettings(_Strict):
     pdq_threshold: int = Field(31, ge=0, le=256, description="Largest Hamming distance that matches.")
 
 
+class LlmJudgeSettings(_Strict):
+    """A configured chat model asked whether a text is a prompt injection (slower, stronger, optional)."""
+
+    model: str = Field(description="A model name from `models` (any provider).")
+    type: str = Field("PROMPT_INJECTION", description="The finding type a positive answer reports.")
+    threshold: float = Field(0.5, ge=0, le=1, description="Smallest confidence that counts as a finding.")
+    max_chars: int = Field(
+        12_000, ge=100, description="Longer texts are judged by their first and last halves."
+    )
+    timeout_seconds: float = Field(10.0, gt=0, description="Deadline for the judge's answer.")
+    fail_open: bool = Field(False, description="Let the text pass when the judge cannot answer.")
+
+
 class GuardrailRules(_Strict):
     """The part of the settings an organisation or project may override."""
 
@@ -100,6 +113,7 @@ class GuardrailSettings(GuardrailRules):
         description="Characters held back in a stream so a value split across chunks is caught.",
     )
     hash_lists: list[HashListSettings] = Field(default_factory=list, description="Hash lists.")
+    llm_judge: LlmJudgeSettings | None = Field(None, description="Ask a model about prompt injection too.")
     overrides: dict[str, GuardrailRules] = Field(
         default_factory=dict, description="Per organisation ('acme') or project ('acme/research')."
     )

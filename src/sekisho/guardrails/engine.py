@@ -27,6 +27,7 @@ from sekisho.guardrails.base import Detector, Guardrail, GuardrailResult, ScanCo
 from sekisho.guardrails.config import GuardrailSettings
 from sekisho.guardrails.detectors.set import DetectorSet
 from sekisho.guardrails.finding import Finding
+from sekisho.guardrails.llm_judge import ModelCaller
 from sekisho.guardrails.registry import GUARDRAIL_GROUP, guardrail_names, load
 from sekisho.guardrails.text import Text, warm_up
 
@@ -90,14 +91,18 @@ class GuardrailEngine:
         self.rules = lru_cache(maxsize=1024)(self._rules)
 
     @classmethod
-    def from_settings(cls, settings: GuardrailSettings) -> GuardrailEngine:
-        """Load every configured detector and guardrail through the registry."""
+    def from_settings(cls, settings: GuardrailSettings, caller: ModelCaller | None = None) -> GuardrailEngine:
+        """Load every configured detector and guardrail through the registry.
+
+        A guardrail factory is called with the settings and ``caller`` (which sends messages to a
+        configured model, for judges); it may return None to say it is not configured.
+        """
         warm_up()
         detectors = DetectorSet.from_names(
             settings.detectors, options=settings.detector_options, min_score=settings.min_score
         )
         names = guardrail_names() if settings.guardrails is None else settings.guardrails
-        guardrails = [load(GUARDRAIL_GROUP, n)(settings) for n in names]
+        guardrails = [g for n in names if (g := load(GUARDRAIL_GROUP, n)(settings, caller)) is not None]
         return cls(settings, detectors, guardrails)
 
     def _rules(self, org: str | None, project: str | None) -> Rules:

@@ -122,7 +122,7 @@ class HashMatchGuardrail:
     types = frozenset({TYPE})
     fail_open = False
 
-    def __init__(self, settings: GuardrailSettings) -> None:
+    def __init__(self, settings: GuardrailSettings, caller: object = None) -> None:
         self.lists = [HashList(s) for s in settings.hash_lists]
 
     def check(self, attachment: Attachment) -> HashHit | None:

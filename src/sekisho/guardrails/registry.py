@@ -6,8 +6,8 @@ uses, so there is one way in:
     [project.entry-points."sekisho.detectors"]     # pure detectors: a class or factory taking options
     my_detector = "my_package.module:MyDetector"
 
-    [project.entry-points."sekisho.guardrails"]    # async guardrails: a factory taking (options, env)
-    my_guard = "my_package.module:make_guard"
+    [project.entry-points."sekisho.guardrails"]    # async guardrails: factory(settings, caller)
+    my_guard = "my_package.module:make_guard"     # returns a Guardrail, or None when not configured
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ The upstream model name chooses the behaviour, so one server plays every failure
 - ``mock-nousage``: answers without a ``usage`` object.
 - ``mock-trickle-MS``: streams one word every MS milliseconds (to disconnect from mid-stream).
 - ``mock-pieces-N``: streams the answer in N-character pieces, splitting words and values.
+- ``mock-judge``: answers like an LLM judge: ``{"injection": true, ...}`` when the text says "ignore".
 
 Every request body is kept in ``requests`` (most recent last) so tests can check what was forwarded.
 Run it standalone with ``python -m sekisho.testing.mock_upstream --port 9999``.
@@ -115,6 +116,10 @@ class MockUpstream:
             )
             return
         text = "Echo: " + _last_user_text(data)
+        if model.startswith("mock-judge"):
+            # A stand-in for an LLM judge: flags texts that tell the assistant to ignore its instructions.
+            flagged = "ignore" in _last_user_text(data).lower()
+            text = orjson.dumps({"injection": flagged, "confidence": 0.9 if flagged else 0.1}).decode()
         words = text.split(" ")
         usage = {
             "prompt_tokens": _count(data),

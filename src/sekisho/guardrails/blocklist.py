@@ -75,6 +75,13 @@ def _read_lines(path: Path) -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
+def make_blocklist(settings: GuardrailSettings, caller: object = None) -> BlocklistGuardrail | None:
+    """The blocklist guardrail, or None when no scope configures a list."""
+    if not settings.blocklists and not any(o.blocklists for o in settings.overrides.values()):
+        return None
+    return BlocklistGuardrail(settings)
+
+
 class BlocklistGuardrail:
     """The lists of the caller's scope: the defaults plus its organisation's and project's."""
 

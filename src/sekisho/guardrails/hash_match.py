@@ -115,6 +115,11 @@ def _hex_lines(path: Path, width: int) -> list[str]:
     return out
 
 
+def make_hash_match(settings: GuardrailSettings, caller: object = None) -> HashMatchGuardrail | None:
+    """The hash-list guardrail, or None when no list is configured."""
+    return HashMatchGuardrail(settings) if settings.hash_lists else None
+
+
 class HashMatchGuardrail:
     """Every attachment of a request against every configured list."""
 

@@ -13,9 +13,13 @@ import re
 import unicodedata
 from array import array
 from dataclasses import dataclass
+from collections.abc import Callable
 from functools import cache, cached_property
+from typing import Any, TypeVar
 
 from sekisho.guardrails.finding import Finding
+
+T = TypeVar("T")
 
 # Characters that NFKC may fold into the character before them; a normalisation unit never starts
 # with one. Half-width voiced marks (ﾞﾟ) compose with the preceding half-width katakana.
@@ -86,10 +90,11 @@ def warm_up() -> None:
 class Text:
     """``original``, its NFKC form ``norm``, and the offset map between them."""
 
-    __slots__ = ("__dict__", "_ends", "_starts", "norm", "original")
+    __slots__ = ("__dict__", "_ends", "_shared", "_starts", "norm", "original")
 
     def __init__(self, original: str) -> None:
         self.original = original
+        self._shared: dict[str, Any] = {}
         if original.isascii():
             # ASCII is already NFKC: the common case for English and for code costs nothing.
             self.norm = original
@@ -125,6 +130,18 @@ class Text:
         lowered = folded.lower()
         # lower() can change length for a few characters (e.g. 'İ'); keep offsets aligned then.
         return lowered if len(lowered) == len(folded) else folded
+
+    def shared(self, key: str, compute: Callable[[Text], T]) -> T:
+        """``compute(self)``, computed once per text and shared by every detector that asks by ``key``.
+
+        For work several detectors need (one scan for digit runs, one tokenisation): a dozen passes
+        over the same 2,000 characters would cost more than the detectors themselves.
+        """
+        try:
+            return self._shared[key]  # type: ignore[no-any-return]
+        except KeyError:
+            value = self._shared[key] = compute(self)
+            return value
 
     def finding(self, type: str, start: int, end: int, score: float, detector: str) -> Finding:
         """A finding for the range ``[start, end)`` of ``norm``, with offsets into ``original``."""

@@ -218,3 +218,36 @@ async def test_a_blocked_value_stops_the_stream_before_it_is_shown() -> None:
         await guard.flush()
     assert blocked.value.types == ["TEST_NUMBER"]
     assert "99887" not in "".join(shown)
+
+
+class Counting(Digits):
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def detect(self, text: Text) -> list[Finding]:
+        self.calls += 1
+        return super().detect(text)
+
+
+async def test_a_resent_history_is_not_scanned_again() -> None:
+    detector = Counting()
+    engine = _engine(GuardrailSettings(), detector)
+    rules = engine.rules(None, None)
+    history = [Segment("messages[0].content", "my id is 123456789"), Segment("messages[1].content", "noted")]
+    first = await engine.scan(history, ScanContext(), rules)
+    turn = [*history, Segment("messages[2].content", "and 5555555 too")]
+    second = await engine.scan(turn, ScanContext(), rules)
+    assert detector.calls == 3  # two texts, then only the new one
+    assert [loc.where for loc in second.located] == ["messages[0].content", "messages[2].content"]
+    assert first.located[0] == second.located[0]
+    await engine.scan([Segment("answer", "window 1234567")], ScanContext(), rules, remember=False)
+    await engine.scan([Segment("answer", "window 1234567")], ScanContext(), rules, remember=False)
+    assert detector.calls == 5
+
+
+async def test_the_cache_can_be_turned_off() -> None:
+    detector = Counting()
+    engine = _engine(GuardrailSettings(cache_entries=0), detector)
+    for _ in range(2):
+        await engine.scan([Segment("x", "123456789")], ScanContext(), engine.rules(None, None))
+    assert detector.calls == 2

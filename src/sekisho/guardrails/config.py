@@ -104,6 +104,9 @@ class GuardrailSettings(GuardrailRules):
     guardrails: list[str] | None = Field(
         None, description="Async guardrail names to run; default: every registered one."
     )
+    cache_entries: int = Field(
+        4096, ge=0, description="Texts whose detector results are remembered (0: off); keys are digests."
+    )
     min_score: float = Field(0.5, ge=0, le=1, description="Findings scored lower are dropped.")
     scan_output: bool = Field(True, description="Inspect answers as well as requests.")
     stream_hold_chars: int = Field(

@@ -24,6 +24,7 @@ import anyio
 
 from sekisho.guardrails.actions import Outcome, Rules, decide, resolve_rules
 from sekisho.guardrails.base import Detector, Guardrail, GuardrailResult, ScanContext
+from sekisho.guardrails.cache import FindingCache
 from sekisho.guardrails.config import GuardrailSettings
 from sekisho.guardrails.detectors.set import DetectorSet
 from sekisho.guardrails.finding import Finding
@@ -89,6 +90,7 @@ class GuardrailEngine:
         self.detectors = detectors
         self.guardrails = list(guardrails)
         self.rules = lru_cache(maxsize=1024)(self._rules)
+        self.cache = FindingCache(settings.cache_entries)
 
     @classmethod
     def from_settings(cls, settings: GuardrailSettings, caller: ModelCaller | None = None) -> GuardrailEngine:
@@ -125,67 +127,105 @@ class GuardrailEngine:
         rules: Rules,
         *,
         only: Collection[str] | None = None,
+        remember: bool = True,
     ) -> ScanReport:
-        """Run every check that ``rules`` leaves on (or those named in ``only``) and decide."""
+        """Run every check that ``rules`` leaves on (or those named in ``only``) and decide.
+
+        ``remember=False`` for texts that will not come again (windows of a stream), which would only
+        push useful entries out of the cache.
+        """
         detectors = [d for d in self.detectors.detectors if _wanted(d.name, d.types, rules, only)]
         guardrails = [g for g in self.guardrails if _wanted(g.name, g.types, rules, only)]
-        joined = SEPARATOR.join(s.text for s in segments)
-        starts = _starts(segments)
-        text = Text(joined)
         report = ScanReport(checks=[d.name for d in detectors] + [g.name for g in guardrails])
-
-        if len(joined) > INLINE_LIMIT:
+        # Detectors run per segment (remembered per text: a resent history costs nothing); async
+        # guardrails run once over the joined text (one judge call per request, not per message).
+        size = sum(len(s.text) for s in segments)
+        if size > INLINE_LIMIT:
             # Large texts: detectors in a worker thread while the async guardrails run here.
             detected, guarded = await asyncio.gather(
-                anyio.to_thread.run_sync(self._detect, detectors, text),
-                _guard_all(guardrails, text, context),
+                anyio.to_thread.run_sync(self._detect, detectors, segments, remember),
+                self._guard(guardrails, segments, context),
             )
         else:
             # Ordinary prompts: inline, which is cheaper than any hand-off (tens of microseconds).
-            detected = self._detect(detectors, text)
-            guarded = await _guard_all(guardrails, text, context) if guardrails else []
-        for result in [*detected, *guarded]:
+            detected = self._detect(detectors, segments, remember)
+            guarded = await self._guard(guardrails, segments, context) if guardrails else []
+        min_score = self.detectors.min_score
+        for index, results in enumerate(detected):
+            for result in results:
+                if result.verdict == "error":
+                    _failed(report, result)
+                    continue
+                where = segments[index].where
+                report.located.extend(
+                    Located(f, where, index) for f in result.findings if f.score >= min_score
+                )
+        starts = _starts(segments)
+        for result in guarded:
             report.reports.extend(result.report)
             if result.verdict == "error":
-                log.warning("guardrail %s failed: %s", result.guardrail, result.error)
-                if not result.fail_open:
-                    report.failures.append(result.guardrail)
+                _failed(report, result)
                 continue
             for finding in result.findings:
-                if finding.score < self.detectors.min_score:
-                    continue
-                report.located.append(_locate(finding, segments, starts, context))
+                if finding.score >= min_score:
+                    report.located.append(_locate(finding, segments, starts, context))
         report.outcome = decide((loc.finding for loc in report.located), rules, context.direction)
         return report
 
-    def _detect(self, detectors: Sequence[Detector], text: Text) -> list[GuardrailResult]:
-        results = []
-        for detector in detectors:
-            try:
-                found = detector.detect(text)
-            except Exception as exc:  # a detector bug must not pass the text unchecked
-                log.exception("detector %s raised", detector.name)
-                fail_open = bool(getattr(detector, "fail_open", False))
-                results.append(
-                    GuardrailResult(detector.name, verdict="error", error=repr(exc), fail_open=fail_open)
-                )
-                continue
-            results.append(GuardrailResult(detector.name, found, "flag" if found else "pass"))
-        return results
+    async def _guard(
+        self, guardrails: Sequence[Guardrail], segments: Sequence[Segment], context: ScanContext
+    ) -> list[GuardrailResult]:
+        if not guardrails:
+            return []
+        text = Text(SEPARATOR.join(s.text for s in segments))
+        if len(guardrails) == 1:
+            return [await _guarded(guardrails[0], text, context)]
+        return list(await asyncio.gather(*(_guarded(g, text, context) for g in guardrails)))
+
+    def _detect(
+        self, detectors: Sequence[Detector], segments: Sequence[Segment], remember: bool = True
+    ) -> list[list[GuardrailResult]]:
+        """Per segment, each detector's result: from the cache where known, else computed now."""
+        out = []
+        for segment in segments:
+            key = self.cache.key(segment.text) if remember else b""
+            known = (self.cache.get(key) if remember else None) or {}
+            missing = [d for d in detectors if d.name not in known]
+            fresh: dict[str, list[Finding]] = {}
+            results = []
+            if missing:
+                text = Text(segment.text)
+                for detector in missing:
+                    try:
+                        fresh[detector.name] = detector.detect(text)
+                    except Exception as exc:  # a detector bug must not pass the text unchecked
+                        log.exception("detector %s raised", detector.name)
+                        fail_open = bool(getattr(detector, "fail_open", False))
+                        results.append(
+                            GuardrailResult(
+                                detector.name, verdict="error", error=repr(exc), fail_open=fail_open
+                            )
+                        )
+                if fresh and remember:
+                    self.cache.put(key, fresh)
+            for detector in detectors:
+                found = known.get(detector.name, fresh.get(detector.name))
+                if found is not None:
+                    results.append(GuardrailResult(detector.name, found, "flag" if found else "pass"))
+            out.append(results)
+        return out
+
+
+def _failed(report: ScanReport, result: GuardrailResult) -> None:
+    log.warning("guardrail %s failed: %s", result.guardrail, result.error)
+    if not result.fail_open:
+        report.failures.append(result.guardrail)
 
 
 def _wanted(name: str, types: frozenset[str], rules: Rules, only: Collection[str] | None) -> bool:
     if name in rules.disabled:
         return False
     return only is None or name in only or bool(types.intersection(only))
-
-
-async def _guard_all(
-    guardrails: Sequence[Guardrail], text: Text, context: ScanContext
-) -> list[GuardrailResult]:
-    if len(guardrails) == 1:
-        return [await _guarded(guardrails[0], text, context)]
-    return list(await asyncio.gather(*(_guarded(g, text, context) for g in guardrails)))
 
 
 async def _guarded(guardrail: Guardrail, text: Text, context: ScanContext) -> GuardrailResult:

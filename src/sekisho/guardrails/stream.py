@@ -76,7 +76,9 @@ class StreamGuard:
     async def _release(self, *, final: bool) -> str:
         window = self._shown_tail + self._pending
         offset = len(self._shown_tail)
-        report = await self._engine.scan([Segment("answer", window)], self._context, self._rules)
+        report = await self._engine.scan(
+            [Segment("answer", window)], self._context, self._rules, remember=False
+        )
         self.failures.extend(report.failures)
         cut = len(self._pending) if final else len(self._pending) - self._hold
         relevant = [loc.finding for loc in report.located if loc.finding.end > offset]

@@ -29,6 +29,17 @@ def values(text: str) -> list[str]:
         ("みずほ銀行でのお支払い、注文番号1234567", []),
         ("普通 1,234,567円", []),
         ("TEL 03-1234-5678", []),
+        # Matched digits first at each run of digits; the context is read backwards from there.
+        ("口座番号は 1234567 です", ["1234567"]),
+        ("当座預金(本店) 7654321", ["7654321"]),
+        ("口座番号 1234567.", ["1234567"]),
+        ("口座 1234567.89", []),
+        ("記号 12340、番号 12345671", ["12340、番号 12345671"]),
+        ("みずほ銀行 渋谷支店 1234 1234567", ["1234567"]),  # after a space inside a digit run
+        ("振込先 ¥1234567", []),
+        ("支店コード 123-4567890", []),
+        ("Please wire to account number 1234567.", ["1234567"]),
+        ("Order 1234567 shipped", []),
     ],
 )
 def test_bank_account(text: str, expected: list[str]) -> None:

@@ -125,3 +125,12 @@ def test_one_megabyte_is_linear() -> None:
     text = Text("注文番号123456789018、マイナンバー1234 5678 9018。" * 25_000)
     assert len(MyNumberDetector().detect(text)) == 50_000
     assert JapaneseIdDetector().detect(text) == []
+
+
+def test_script_check_is_shared() -> None:
+    from sekisho.guardrails.detectors.ja_numbers import has_japanese
+
+    english, japanese = Text("Order 123456789012 shipped"), Text("注文番号 123456789012")
+    assert not has_japanese(english) and has_japanese(japanese)
+    # One scan per text, kept for every detector that asks.
+    assert english.shared("_sekisho_has_japanese", lambda t: True) is False

@@ -22,13 +22,13 @@ def generator() -> Any:
     return module
 
 
-@pytest.mark.parametrize("split", ["dev", "test"])
+@pytest.mark.parametrize("split", ["dev", "test", "holdout"])
 def test_generator_reproduces_files(split: str) -> None:
     gen = generator()
     assert gen.dump(gen.generate(split)) == (DATA / f"{split}.jsonl").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("split", ["dev", "test"])
+@pytest.mark.parametrize("split", ["dev", "test", "holdout"])
 def test_spans_are_within_text(split: str) -> None:
     for line in (DATA / f"{split}.jsonl").read_text(encoding="utf-8").splitlines():
         record = json.loads(line)

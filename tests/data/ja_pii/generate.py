@@ -1,6 +1,7 @@
-"""Generate the Japanese PII evaluation set: ``dev.jsonl`` (tune on it) and ``test.jsonl`` (report on it).
+"""Generate the Japanese PII evaluation set: ``dev.jsonl`` (tune on it), ``test.jsonl`` (report on it)
+and ``holdout.jsonl`` (written later, from ``templates_holdout.py``, and never tuned on).
 
-    python tests/data/ja_pii/generate.py          # rewrite both files beside this script
+    python tests/data/ja_pii/generate.py          # rewrite the files beside this script
     python tests/data/ja_pii/generate.py --check  # exit 1 if the files differ from what it generates
 
 Each line is ``{"text": ..., "spans": [{"type", "start", "end"}], "lang": "ja"}``; offsets are Python
@@ -34,121 +35,38 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-SEEDS = {"dev": 1001, "test": 2002}
-SIZES = {"dev": 500, "test": 1000}
+SEEDS = {"dev": 1001, "test": 2002, "holdout": 3003}
+SIZES = {"dev": 500, "test": 1000, "holdout": 800}
 
 _FULL = str.maketrans({chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)})
 
-SURNAMES = [
-    ("佐藤", "さとう"), ("鈴木", "すずき"), ("高橋", "たかはし"), ("田中", "たなか"), ("伊藤", "いとう"),
-    ("渡辺", "わたなべ"), ("山本", "やまもと"), ("中村", "なかむら"), ("小林", "こばやし"),
-    ("加藤", "かとう"), ("吉田", "よしだ"), ("山田", "やまだ"), ("佐々木", "ささき"), ("山口", "やまぐち"),
-    ("松本", "まつもと"),
-    ("井上", "いのうえ"), ("木村", "きむら"), ("清水", "しみず"), ("山崎", "やまざき"), ("森", "もり"),
-    ("池田", "いけだ"), ("橋本", "はしもと"), ("阿部", "あべ"), ("石川", "いしかわ"), ("山下", "やました"),
-    ("中島", "なかじま"), ("石井", "いしい"), ("小川", "おがわ"), ("前田", "まえだ"), ("岡田", "おかだ"),
-    ("長谷川", "はせがわ"), ("藤田", "ふじた"), ("後藤", "ごとう"), ("近藤", "こんどう"),
-    ("村上", "むらかみ"), ("遠藤", "えんどう"), ("青木", "あおき"), ("坂本", "さかもと"),
-    ("斉藤", "さいとう"),
-    ("福田", "ふくだ"),
-    ("太田", "おおた"), ("西村", "にしむら"), ("藤井", "ふじい"), ("金子", "かねこ"), ("岡本", "おかもと"),
-    ("藤原", "ふじわら"), ("中野", "なかの"), ("三浦", "みうら"), ("原田", "はらだ"), ("松田", "まつだ"),
-    ("竹内", "たけうち"), ("小野", "おの"), ("中山", "なかやま"), ("石田", "いしだ"), ("和田", "わだ"),
-    ("森田", "もりた"), ("上田", "うえだ"), ("原", "はら"), ("柴田", "しばた"), ("酒井", "さかい"),
-    ("工藤", "くどう"), ("横山", "よこやま"), ("宮崎", "みやざき"), ("宮本", "みやもと"), ("内田", "うちだ"),
-    ("高木", "たかぎ"), ("安藤", "あんどう"), ("谷口", "たにぐち"), ("大野", "おおの"), ("丸山", "まるやま"),
-    ("今井", "いまい"), ("河野", "こうの"), ("藤本", "ふじもと"), ("村田", "むらた"), ("武田", "たけだ"),
-    ("上野", "うえの"), ("杉山", "すぎやま"), ("増田", "ますだ"), ("平野", "ひらの"), ("大塚", "おおつか"),
-    ("千葉", "ちば"), ("久保", "くぼ"), ("松井", "まつい"), ("小島", "こじま"), ("岩崎", "いわさき"),
-    ("桜井", "さくらい"), ("野口", "のぐち"), ("松尾", "まつお"), ("野村", "のむら"), ("木下", "きのした"),
-    ("菊地", "きくち"), ("佐野", "さの"), ("大西", "おおにし"), ("杉本", "すぎもと"), ("新井", "あらい"),
-    ("東海林", "しょうじ"), ("勅使河原", "てしがわら"), ("五十嵐", "いがらし"), ("長尾", "ながお"),
-]  # fmt: skip
-GIVEN = [
-    ("太郎", "たろう"), ("一郎", "いちろう"), ("健太", "けんた"), ("翔太", "しょうた"), ("大輔", "だいすけ"),
-    ("直樹", "なおき"), ("誠", "まこと"), ("浩二", "こうじ"), ("隆", "たかし"), ("拓也", "たくや"),
-    ("美咲", "みさき"), ("陽菜", "ひな"), ("結衣", "ゆい"), ("花子", "はなこ"), ("恵子", "けいこ"),
-    ("由美", "ゆみ"), ("真由美", "まゆみ"), ("彩", "あや"), ("愛", "あい"), ("さくら", "さくら"),
-    ("蓮", "れん"), ("悠真", "ゆうま"), ("大翔", "ひろと"), ("颯太", "そうた"), ("優子", "ゆうこ"),
-    ("明美", "あけみ"), ("智子", "ともこ"), ("裕子", "ゆうこ"), ("修", "おさむ"), ("剛", "つよし"),
-    ("和也", "かずや"), ("達也", "たつや"), ("亮", "りょう"), ("涼子", "りょうこ"), ("千尋", "ちひろ"),
-    ("奈々", "なな"), ("健一", "けんいち"), ("正人", "まさと"), ("美穂", "みほ"), ("香織", "かおり"),
-]  # fmt: skip
-ROMAJI = ["taro", "hanako", "k.sato", "yamada", "m-suzuki", "info", "tanaka.ichiro", "yui_ito", "support"]
-DOMAINS = ["example.co.jp", "example.com", "sample.ne.jp", "test.or.jp", "mail.example.jp", "corp.example"]
-# (prefecture, city, towns): real places, so the address detector is tested on names it has never seen.
-PLACES = [
-    ("東京都", "千代田区", ["丸の内", "神田神保町", "霞が関", "永田町"]),
-    ("東京都", "渋谷区", ["神宮前", "道玄坂", "恵比寿南", "代々木"]),
-    ("東京都", "世田谷区", ["三軒茶屋", "北沢", "成城", "用賀"]),
-    ("東京都", "港区", ["六本木", "赤坂", "芝浦", "白金台"]),
-    ("東京都", "新宿区", ["西新宿", "神楽坂", "高田馬場", "四谷"]),
-    ("東京都", "八王子市", ["旭町", "明神町", "南大沢"]),
-    ("東京都", "武蔵野市", ["吉祥寺本町", "中町", "境"]),
-    ("神奈川県", "横浜市中区", ["山下町", "本町", "元町"]),
-    ("神奈川県", "川崎市川崎区", ["駅前本町", "砂子"]),
-    ("神奈川県", "藤沢市", ["鵠沼海岸", "湘南台"]),
-    ("大阪府", "大阪市北区", ["梅田", "中之島", "天神橋"]),
-    ("大阪府", "大阪市中央区", ["心斎橋筋", "難波", "本町"]),
-    ("大阪府", "堺市堺区", ["大町東", "中瓦町"]),
-    ("京都府", "京都市左京区", ["下鴨本町", "吉田本町"]),
-    ("愛知県", "名古屋市中村区", ["名駅", "椿町"]),
-    ("愛知県", "豊田市", ["トヨタ町", "若宮町"]),
-    ("北海道", "札幌市中央区", ["北一条西", "南三条西", "大通西"]),
-    ("北海道", "旭川市", ["宮下通", "常盤通"]),
-    ("福岡県", "福岡市博多区", ["博多駅前", "中洲", "祇園町"]),
-    ("福岡県", "北九州市小倉北区", ["魚町", "京町"]),
-    ("埼玉県", "さいたま市大宮区", ["桜木町", "大門町"]),
-    ("埼玉県", "川越市", ["元町", "新富町"]),
-    ("千葉県", "千葉市中央区", ["富士見", "中央"]),
-    ("千葉県", "船橋市", ["本町", "前原西"]),
-    ("兵庫県", "神戸市中央区", ["三宮町", "元町通", "港島"]),
-    ("宮城県", "仙台市青葉区", ["一番町", "中央", "国分町"]),
-    ("広島県", "広島市中区", ["紙屋町", "八丁堀"]),
-    ("静岡県", "浜松市中区", ["砂山町", "鍛冶町"]),
-    ("長野県", "松本市", ["中央", "深志"]),
-    ("沖縄県", "那覇市", ["久茂地", "おもろまち"]),
-    ("茨城県", "つくば市", ["吾妻", "竹園"]),
-    ("新潟県", "新潟市中央区", ["万代", "古町通"]),
-    ("石川県", "金沢市", ["広坂", "香林坊"]),
-    ("熊本県", "熊本市中央区", ["手取本町", "水道町"]),
-    ("鹿児島県", "鹿児島市", ["東千石町", "山之口町"]),
-    ("岡山県", "倉敷市", ["阿知", "中央"]),
-    ("群馬県", "高崎市", ["八島町", "連雀町"]),
-    ("奈良県", "奈良市", ["三条本町", "登大路町"]),
-]  # fmt: skip
-BUILDING_NAMES = [
-    "サンシャイン",
-    "グリーン",
-    "さくら",
-    "富士",
-    "中央",
-    "パーク",
-    "リバーサイド",
-    "日本橋",
-    "青山",
-    "第一",
-]
-BANKS = ["みずほ銀行", "三菱UFJ銀行", "三井住友銀行", "りそな銀行", "横浜銀行", "千葉銀行", "城南信用金庫",
-         "京都信用金庫",         "楽天銀行", "住信SBIネット銀行", "静岡銀行", "ＪＡバンク"]  # fmt: skip
-BRANCHES = [
-    "渋谷支店",
-    "新宿支店",
-    "本店営業部",
-    "梅田支店",
-    "横浜駅前支店",
-    "札幌支店",
-    "天神支店",
-    "第一営業部",
-]
-COMPANIES = [
-    "株式会社サンプル",
-    "山田商事株式会社",
-    "有限会社テスト工業",
-    "株式会社ABCシステムズ",
-    "合同会社みらい",
-]
-KANJI_DIGITS = "〇一二三四五六七八九"
+
+def _load(name: str) -> Any:
+    """A module beside this file, loaded by path (this directory is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"ja_pii_{name}", HERE / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_POOLS = _load("pools")
+SURNAMES = _POOLS.SURNAMES
+GIVEN = _POOLS.GIVEN
+ROMAJI = _POOLS.ROMAJI
+DOMAINS = _POOLS.DOMAINS
+PLACES = _POOLS.PLACES
+BUILDING_NAMES = _POOLS.BUILDING_NAMES
+BANKS = _POOLS.BANKS
+BRANCHES = _POOLS.BRANCHES
+COMPANIES = _POOLS.COMPANIES
+KANJI_DIGITS = _POOLS.KANJI_DIGITS
+DEV_CONDOS = _POOLS.DEV_CONDOS
+DEV_BUILDINGS = _POOLS.DEV_BUILDINGS
+DEV_HIRA_PLACES = _POOLS.DEV_HIRA_PLACES
+DEV_SURNAMES1 = _POOLS.DEV_SURNAMES1
+
+_KATAKANA = str.maketrans({chr(c): chr(c + 0x60) for c in range(0x3041, 0x3097)})
 
 
 def _kanji(n: int) -> str:
@@ -162,11 +80,18 @@ def _kanji(n: int) -> str:
 class Gen:
     """Values for one split; each returns the string and whether it is a real (labelled) value."""
 
-    def __init__(self, rng: random.Random, half: int) -> None:
+    def __init__(self, rng: random.Random, half: int, pools: Any = None) -> None:
         self.r = rng
-        self.surnames = SURNAMES[half::2]
-        self.given = GIVEN[half::2]
-        self.places = PLACES[half::2]
+        if pools is None:
+            self.surnames = SURNAMES[half::2]
+            self.given = GIVEN[half::2]
+            self.places = PLACES[half::2]
+            self.condos, self.buildings = DEV_CONDOS, DEV_BUILDINGS
+            self.hplaces = self.places + DEV_HIRA_PLACES
+        else:  # the holdout split: pools of its own
+            self.surnames, self.given, self.places = pools.SURNAMES, pools.GIVEN, pools.PLACES
+            self.condos, self.buildings = pools.CONDOS, pools.BUILDINGS
+            self.hplaces = self.places
         self.person: tuple[str, str] = ("", "")
 
     def digits(self, n: int) -> str:
@@ -238,6 +163,57 @@ class Gen:
             building = f"{name}レジデンス{self.r.randint(1, 20)}F"
         sep = self.r.choice(["", " ", "　"]) if building else ""
         return f"{pref}{city}{self.r.choice(towns)}{block}{sep}{building}", True
+
+    def haddress(self) -> tuple[str, bool]:
+        """An address as people type it: prefecture sometimes left out, 「ー」 for a dash, a room
+        number after a plain condominium name (「パークアクシス豊洲 1203」) or after the block."""
+        pref, city, towns = self.r.choice(self.hplaces)
+        town = self.r.choice(towns)
+        a, b, c = self.r.randint(1, 9), self.r.randint(1, 30), self.r.randint(1, 40)
+        block = self.r.choice(
+            [f"{a}-{b}-{c}", f"{a}丁目{b}-{c}", f"{a}丁目{b}番{c}号", f"{a}丁目{b}番地{c}",
+             f"{b * 11}番地の{a}", f"{a}ー{b}ー{c}", f"{_kanji(a)}丁目{b}-{c}", f"{b}-{c}"]
+        )  # fmt: skip
+        block = self.wide(block, 0.25)
+        room = f"{self.r.randint(1, 15)}0{self.r.randint(1, 9)}"
+        sep = self.r.choice(["", " ", " ", "　"])
+        roll = self.r.random()
+        building = ""
+        if roll < 0.25:
+            building = f"{sep}{self.r.choice(self.condos)}{town[:2]}{self.r.choice(['', ' ', '　'])}{room}"
+        elif roll < 0.35:
+            building = f"{sep}{self.r.choice(self.condos)}{town[:2]}{room}号室"
+        elif roll < 0.45:
+            building = f"-{room}"
+        elif roll < 0.55:
+            building = (
+                f"{sep}{self.r.choice(self.buildings)}ビル{self.r.choice(['', ' '])}{self.r.randint(2, 9)}F"
+            )
+        head = "" if self.r.random() < 0.15 else pref
+        return f"{head}{city}{town}{block}{building}", True
+
+    def surname1(self) -> tuple[str, bool]:
+        self.person = self.r.choice(DEV_SURNAMES1)
+        return self.person[0], True
+
+    def given_name(self) -> tuple[str, bool]:
+        return self.r.choice(self.given)[0], True
+
+    def kananame(self) -> tuple[str, bool]:
+        """A full name in katakana (フリガナ); ``samename`` then gives the same person in kanji."""
+        (s, sk), (g, gk) = self.r.choice(self.surnames), self.r.choice(self.given)
+        sep = self.r.choice([" ", "　", ""])
+        self.person = (f"{s}{sep}{g}", f"{sk}{sep}{gk}")
+        return self.person[1].translate(_KATAKANA), True
+
+    def samename(self) -> tuple[str, bool]:
+        return self.person[0], True
+
+    def partno(self) -> tuple[str, bool]:
+        """Part numbers and codes shaped like a postal code (never labelled)."""
+        return self.r.choice(
+            [f"{self.digits(3)}-{self.digits(4)}", self.digits(7), f"{self.digits(3)}-{self.digits(4)}"]
+        ), False
 
     def surname(self) -> tuple[str, bool]:
         self.person = self.r.choice(self.surnames)
@@ -344,6 +320,8 @@ LABELS = {
     "passport": "PASSPORT", "residence": "RESIDENCE_CARD", "postal": "POSTAL_CODE", "address": "ADDRESS",
     "surname": "PERSON", "fullname": "PERSON", "reading": "PERSON", "phone": "PHONE", "email": "EMAIL",
     "bank": "BANK_ACCOUNT", "yucho": "BANK_ACCOUNT", "yucho_kigo": "BANK_ACCOUNT", "iban": "BANK_ACCOUNT",
+    "haddress": "ADDRESS", "given_name": "PERSON", "kananame": "PERSON", "samename": "PERSON",
+    "surname1": "PERSON",
 }  # fmt: skip
 _SLOT = re.compile(r"\{(\w+)\}")
 
@@ -369,20 +347,21 @@ def render(template: str, gen: Gen) -> tuple[str, list[dict[str, Any]]]:
 
 
 def _templates() -> dict[str, list[str]]:
-    """The sentence templates, kept in ``templates.py`` beside this file (loaded by path, not import)."""
-    spec = importlib.util.spec_from_file_location("ja_pii_templates", HERE / "templates.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    templates: dict[str, list[str]] = module.TEMPLATES
+    """The sentence templates: ``templates.py`` (dev, test) and ``templates_holdout.py``."""
+    templates: dict[str, list[str]] = dict(_load("templates").TEMPLATES)
+    holdout = _load("templates_holdout")
+    templates["holdout"] = holdout.TEMPLATES
     assert not set(templates["dev"]) & set(templates["test"]), "dev and test templates must be disjoint"
+    assert not set(holdout.TEMPLATES) & (set(templates["dev"]) | set(templates["test"]))
+    assert not {s for s, _ in holdout.SURNAMES} & {s for s, _ in SURNAMES}, "holdout names must be new"
     return templates
 
 
 def generate(split: str) -> list[dict[str, Any]]:
     """The records of one split, deterministically from its seed."""
     rng = random.Random(SEEDS[split])
-    gen = Gen(rng, half=0 if split == "dev" else 1)
+    pools = _load("templates_holdout") if split == "holdout" else None
+    gen = Gen(rng, half=0 if split == "dev" else 1, pools=pools)
     pool: list[str] = _templates()[split]
     records = []
     for _ in range(SIZES[split]):

@@ -43,6 +43,26 @@ TEMPLATES: dict[str, list[str]] = {
         "{date}に{amount}をお振込みいただきありがとうございます。",
         "東京駅から大阪出張、京都大学の{surname}教授と打ち合わせ。",
         "製品コード{product}、{date}入荷予定、数量120個。",
+        # added for the weaknesses known after the first round (bare postal codes, plain building
+        # names, hiragana towns, names with no honorific, katakana フリガナ, one-kanji surnames)
+        "送り先：{postal}　{haddress}　{fullname}様",
+        "{company}\n{postal} {haddress}\n代表 {fullname}",
+        "引っ越し先は{haddress}です。来週から住みます。",
+        "現住所　{haddress}（{date}転居）",
+        "明日{fullname}に会ってくる",
+        "{surname}と{surname}が出張中です。",
+        "{surname}がそう言ってたよ",
+        "フリガナ：{kananame}\n氏名：{samename}",
+        "カナ氏名　{kananame}　生年月日　{date}",
+        "{fullname}様（{reading}）より申込書を受領しました。",
+        "{fullname}さん（{reading}）が来社されました。",
+        "{surname1}さん、資料ありがとうございます！",
+        "担当の{surname1}です。{date}に伺います。",
+        "{surname1}部長と{surname1}課長が同席します。",
+        "参加者：{fullname}、{fullname}、{surname}\n場所：第3会議室",
+        "管理番号{partno}の棚卸し、{date}までに完了予定。",
+        "品番{partno}は在庫切れ、次回入荷{date}。",
+        "お客様各位\n{date}はお疲れさまでした。皆様のご協力に感謝いたします。",
     ],
     "test": [
         # business e-mail (keigo)

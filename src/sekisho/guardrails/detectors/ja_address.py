@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from sekisho.guardrails.detectors.ja_numbers import digit_windows
+from sekisho.guardrails.detectors.ja_numbers import digit_runs, has_japanese, run_starts
 from sekisho.guardrails.finding import Finding
 from sekisho.guardrails.text import Text
 
@@ -26,14 +26,8 @@ _DASH = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff70"  # what people
 # --- postal codes -----------------------------------------------------------------------------------
 
 # 〒 (or 郵便番号) makes any NNN-NNNN / NNNNNNN a postal code. The span is the digits only: redaction
-# keeps the 〒 so the sentence still reads as an address.
-_POSTAL_MARKED = re.compile(
-    rf"(?:〒|郵便番号|郵便|postal code|zip)\s*(?:[:は]\s*)?"
-    rf"(?<![0-9])(\d{{3}}[{_DASH}]?\d{{4}})(?![0-9]|[{_DASH}]\d)",
-    re.IGNORECASE,
-)
-# A bare NNN-NNNN counts only next to an address (a prefecture after it) or after 住所. The
-# look-arounds keep it out of phone numbers (045-123-4567 → "123-4567" has a dash before it).
+# keeps the 〒 so the sentence still reads as an address. The patterns are defined with the address
+# ones below, whose prefecture and city names a bare code must be followed by.
 _PREFECTURES = (
     "北海道|東京都|京都府|大阪府|青森県|岩手県|宮城県|秋田県|山形県|福島県|茨城県|栃木県|群馬県|"
     "埼玉県|千葉県|神奈川県|新潟県|富山県|石川県|福井県|山梨県|長野県|岐阜県|静岡県|愛知県|三重県|"
@@ -42,14 +36,14 @@ _PREFECTURES = (
 )
 # 「東京」「神奈川」…, tried only after the full names have failed.
 _BARE_PREFECTURES = "|".join(p[:-1] for p in _PREFECTURES.split("|") if p != "北海道")
-_POSTAL_BARE = re.compile(
-    rf"(?<![0-9{_DASH}.,/:])(\d{{3}}-\d{{4}})(?![0-9{_DASH}.,/:])(?=\s?(?:{_PREFECTURES}))"
-    rf"|(?<=住所)[:\s]*(\d{{3}}-\d{{4}})(?![0-9{_DASH}])"
-)
 
 
 class PostalCodeDetector:
-    """POSTAL_CODE: 〒NNN-NNNN, 〒NNNNNNN, 郵便番号 NNN-NNNN, or NNN-NNNN right before a prefecture."""
+    """POSTAL_CODE: 〒NNN-NNNN, 〒NNNNNNN, 郵便番号 NNN-NNNN, or a bare code right before an address.
+
+    Tried only where a run of digits starts (``digit_runs``, shared with the numeric detectors): a
+    pattern with look-behinds scanned over the whole text costs ten times more.
+    """
 
     name = "postal_code"
     types = frozenset({"POSTAL_CODE"})
@@ -60,22 +54,39 @@ class PostalCodeDetector:
     def detect(self, text: Text) -> list[Finding]:
         norm = text.norm
         found: list[Finding] = []
-        seen: set[int] = set()
+        japanese = has_japanese(text)
         marked = "〒" in norm or "郵便" in norm or "ostal" in norm or "zip" in norm.lower()
-        japanese = not norm.isascii()
-        for lo, hi in digit_windows(text, 14, 8):
-            if marked:
-                for m in _POSTAL_MARKED.finditer(norm, lo, hi):
-                    seen.add(m.start(1))
-                    found.append(text.finding("POSTAL_CODE", m.start(1), m.end(1), self.score, self.name))
-            if japanese:
-                for m in _POSTAL_BARE.finditer(norm, lo, hi):
-                    group = 1 if m.group(1) else 2
-                    if m.start(group) not in seen:
-                        found.append(
-                            text.finding("POSTAL_CODE", m.start(group), m.end(group), 0.85, self.name)
-                        )
+        if not (marked or japanese):
+            return found
+        for a, b in digit_runs(text):
+            for start in run_starts(norm, a, b):
+                m = _POSTAL_AT.match(norm, start)
+                if m is None:
+                    continue
+                if marked and _MARK_BEFORE.search(norm, max(0, start - 16), start):
+                    found.append(text.finding("POSTAL_CODE", start, m.end(), self.score, self.name))
+                elif japanese and self._bare(norm, m):
+                    found.append(text.finding("POSTAL_CODE", start, m.end(), 0.85, self.name))
         return found
+
+    @staticmethod
+    def _bare(norm: str, m: re.Match[str]) -> bool:
+        """A code with no 〒: right before an address, or after 住所; not a part or order number."""
+        start, end = m.span()
+        if m.group(2) not in ("", "-"):
+            return False
+        before = norm[start - 1] if start else ""
+        if before and (
+            before in _NOT_BEFORE_CODE or (before == ":" and start > 1 and norm[start - 2].isdigit())
+        ):
+            return False
+        if end < len(norm) and norm[end] in _NOT_AFTER_CODE:
+            return False
+        if _NOT_POSTAL_BEFORE.search(norm, max(0, start - 12), start):
+            return False  # 「部品番号：123-4567」
+        if _ADDRESS_AFTER.match(norm, end):
+            return True
+        return m.group(2) == "-" and _JUSHO_BEFORE.search(norm, max(0, start - 8), start) is not None
 
 
 # --- addresses --------------------------------------------------------------------------------------
@@ -103,18 +114,27 @@ _CITY = (
 _UNIT = r"(?:[0-9]+|[一二三四五六七八九十〇百千]+)"
 _UNIT_SUFFIX = "丁目|番地|番|号|条|線|地割"
 # 丁目・番地・号 or 1-2-3: a kanji numeral only counts with a suffix (「六本木」 is a town, not 6).
+# 「209番地の9」: の may follow a suffix.
 _NUM = (
-    rf"(?:{_UNIT}(?:{_UNIT_SUFFIX}|[{_DASH}の]))*"
+    rf"(?:{_UNIT}(?:(?:{_UNIT_SUFFIX})の?|[{_DASH}の]))*"
     rf"(?:[0-9]+(?:番地|号)?|{_UNIT}(?:{_UNIT_SUFFIX}))"
-    rf"(?![町丁条通0-9東西南北円%])"  # 「一番町」「北一条西」: the numeral belongs to the town name
+    # 「一番町」「北一条西」: the numeral belongs to the town name; 「3年」「10分」「5人」 are no block.
+    rf"(?![町丁条通0-9東西南北円%年月日時分秒人件個つ回歳万かヶカ箇])"
 )
-_TOWN = rf"[{_KANJI}{_KATA}0-9のノ之が]{{0,14}}?"
+# A town before block numbers; hiragana included (「おもろまち」「あざみ野」) but not as its first
+# character when that is a particle, so 「港区に住んで1年」 does not make 「に住んで」 a town.
+_TOWN_CHAR = rf"[{_KANJI}{_KATA}\u3041-\u30960-9ノ之]"
+_NOT_TOWN = "まで|から|より|およそ|では|には|での|[にでをはがへともや]"
+_TOWN = rf"(?:(?!{_NOT_TOWN}){_TOWN_CHAR}{_TOWN_CHAR}{{0,13}}?)?"
 _TOWN_ONLY = rf"[{_KANJI}{_KATA}]{{1,12}}"
 _BUILDING_WORD = (
     "ビルディング|ビル|マンション|ハイツ|レジデンス|タワー|コーポ|荘|ハウス|アパート|ヒルズ|パレス|"
     "コート|プラザ|ヴィラ|テラス|館|棟|センター|ガーデン|スクエア|フラット|メゾン|ハイム|キャッスル"
 )
 _ROOM = r"(?:[0-9]{1,4}|[A-Z]|地下[0-9])(?:階|F|号室|号棟|号館)"
+# A bare room number after a condominium name, which often has no building word
+# (「パークアクシス豊洲 1203」): three or four digits that are not a year, an amount or a phone number.
+_BARE_ROOM = r"[0-9]{3,4}(?![0-9A-Za-z年月日円件名人個時分%:/.,\-])"
 # A building name may hold hiragana (「さくらビル」) but not start with a particle, or 「1-2-3にある本社
 # ビル」 would swallow the sentence.
 _NAME = rf"[{_KANJI}{_KATA}\u3041-\u3096A-Za-z0-9・&'ノ]"
@@ -122,7 +142,8 @@ _NAME_RUN = rf"(?:(?![にのでをはがとへまかよやもす]){_NAME}{{0,24}
 # Room or floor first, so 「ハイツ山下203号室」 is not cut after 「ハイツ」.
 _BUILDING = (
     rf"(?:\s?{_NAME_RUN}{_ROOM}(?:\s?{_ROOM})?"
-    rf"|\s?{_NAME_RUN}(?:{_BUILDING_WORD})(?:\s?[0-9]{{2,4}}(?![0-9年月日円件名人個時分%]))?"
+    rf"|\s?(?=[{_KATA}A-Za-z])[{_KANJI}{_KATA}\u3041-\u3096A-Za-z・&'ノ]{{2,24}}?\s?{_BARE_ROOM}"
+    rf"|\s?{_NAME_RUN}(?:{_BUILDING_WORD})(?:\s?(?:{_ROOM}|[0-9]{{2,4}}(?![0-9年月日円件名人個時分%])))?"
     rf"|[{_DASH}][0-9]{{2,4}}(?![0-9]))"
 )
 _ADDRESS = re.compile(
@@ -130,6 +151,28 @@ _ADDRESS = re.compile(
     rf"(?:(?P<num>{_TOWN}{_NUM}(?:{_BUILDING})?)|(?P<town>{_TOWN_ONLY}))?"
     rf"|(?P<anchor>{_DESIGNATED}|{_WARDS23})(?:[{_KANJI}]{{1,4}}?区)?{_TOWN}{_NUM}(?:{_BUILDING})?"
 )
+# An address that starts at a city with no prefecture (「つくば市竹園1-2-3」) needs block numbers.
+# Found from each 「市」 (str.find) and tried from the kanji run before it.
+_CITY_ADDRESS = re.compile(
+    rf"(?:{_HIRA_CITIES}|[{_KANJI}]{{1,4}})市(?:[{_KANJI}]{{1,4}}?区)?{_TOWN}{_NUM}(?:{_BUILDING})?"
+)
+_ANY_NUMBER = re.compile("[0-9一二三四五六七八九十]")
+_BEFORE_CITY = re.compile(rf"(?:{_HIRA_CITIES}|(?<![{_KANJI}])[{_KANJI}]{{1,4}})$")
+# A bare NNN-NNNN (or NNNNNNN) counts only right before an address or after 住所, and not against
+# other digits, dashes or a time (045-123-4567 → "123-4567" has a dash before it; 10:123-4567).
+_POSTAL_AT = re.compile(rf"(\d{{3}})([{_DASH}]?)\d{{4}}(?![0-9]|[{_DASH}]\d)")
+_MARK_BEFORE = re.compile(r"(?:〒|郵便番号|郵便|postal code|zip)\s*(?:[:は]\s*)?$", re.IGNORECASE)
+_ADDRESS_AFTER = re.compile(
+    rf"\s?(?:{_PREFECTURES}|{_DESIGNATED}|{_WARDS23}|[{_KANJI}]{{1,4}}市|(?:{_HIRA_CITIES})市)"
+)
+_JUSHO_BEFORE = re.compile(r"住所[:\s]*$")
+_NOT_POSTAL_BEFORE = re.compile(
+    r"(?:番号|品番|型番|No\.?|注文|伝票|管理|部品|コード|ID|オーダー|order|ticket|#)\s*[:は]?\s*$",
+    re.IGNORECASE,
+)
+_NOT_BEFORE_CODE = frozenset("0123456789.,/" + _DASH)
+_NOT_AFTER_CODE = frozenset(".,/:" + _DASH)
+
 # Every address starts with one of these literals; scanning for them first is ~20x cheaper than
 # running the whole pattern at every position (a literal alternation gets the regex engine's
 # first-character filter).
@@ -160,9 +203,10 @@ class JapaneseAddressDetector:
     def detect(self, text: Text) -> list[Finding]:
         norm = text.norm
         found: list[Finding] = []
-        if norm.isascii():
+        if not has_japanese(text):
             return found
         resume = 0
+        spans: list[tuple[int, int]] = []
         for anchor in _ANCHOR.finditer(norm):
             if anchor.start() < resume:
                 continue
@@ -183,4 +227,27 @@ class JapaneseAddressDetector:
                     if tail:
                         end -= len(town) - tail.start()
             found.append(text.finding("ADDRESS", m.start(), end, score, self.name))
+            spans.append((m.start(), end))
+        self._cities(text, spans, found)
         return found
+
+    def _cities(self, text: Text, spans: list[tuple[int, int]], found: list[Finding]) -> None:
+        """Addresses that start at a city with no prefecture before it, block numbers required."""
+        norm = text.norm
+        if _ANY_NUMBER.search(norm) is None:
+            return  # block numbers are required here
+        at = norm.find("市")
+        k = 0  # ``spans`` is in order and so are the 「市」 found: one pointer keeps this linear
+        while at >= 0:
+            while k < len(spans) and spans[k][1] <= at:
+                k += 1
+            m = None
+            if at > 0 and not (k < len(spans) and spans[k][0] <= at):
+                before = _BEFORE_CITY.search(norm, max(0, at - 6), at)
+                if before is not None:
+                    m = _CITY_ADDRESS.match(norm, before.start())
+            if m is None:
+                at = norm.find("市", at + 1)
+                continue
+            found.append(text.finding("ADDRESS", m.start(), m.end(), 0.85, self.name))
+            at = norm.find("市", m.end())

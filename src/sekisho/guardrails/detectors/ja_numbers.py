@@ -35,18 +35,50 @@ _NEGATIVE_RE = re.compile(_NEGATIVE, re.IGNORECASE)
 # One scan for runs of digits (with the separators people put in them), shared by every numeric
 # detector through the ``Text`` they all receive: Python's regex engine costs ~10 ns a character per
 # pattern, so scanning 2,000 characters once per pattern for each of a dozen patterns would exceed the
-# budget. Every pattern below is then run only on small windows around runs of 7+ characters.
+# budget. Every pattern below is then tried only where a run starts (``_scan``), or on small windows
+# around runs (``digit_windows``).
 _RUN = re.compile(r"[0-9][0-9 \-\u2010-\u2015\u2212]*")
 _RUNS_KEY = "_sekisho_ja_digit_runs"
+
+
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+_JAPANESE_KEY = "_sekisho_has_japanese"
+
+
+def _has_japanese(text: Text) -> bool:
+    return not text.norm.isascii() and _JAPANESE.search(text.norm) is not None
+
+
+def has_japanese(text: Text) -> bool:
+    """Whether ``text`` holds any kana or kanji: one scan per text, shared by the Japanese detectors,
+    which have nothing to find (and so return at once) in English text or code."""
+    return text.shared(_JAPANESE_KEY, _has_japanese)
 
 
 def _digit_runs(text: Text) -> list[tuple[int, int]]:
     return [m.span() for m in _RUN.finditer(text.norm) if m.end() - m.start() >= 5]
 
 
+def digit_runs(text: Text) -> list[tuple[int, int]]:
+    """Runs of digits (with the spaces and dashes people put in them), five characters or longer,
+    found once per text: a detector can try its pattern at these positions with ``match``."""
+    return text.shared(_RUNS_KEY, _digit_runs)
+
+
+# Windows closer than this are scanned as one: a regex call costs about as much as scanning this many
+# characters, and text packed with numbers would otherwise make hundreds of calls.
+_GAP = 24
+
+
 def digit_windows(text: Text, left: int, right: int, shortest: int = 7) -> list[tuple[int, int]]:
     """Merged ranges of ``text.norm`` around digit runs of ``shortest``+ characters, widened by
-    ``left``/``right`` characters, in which a numeric pattern can be matched instead of the whole text."""
+    ``left``/``right`` characters, in which a numeric pattern can be matched instead of the whole text.
+    Computed once per text and shape (several detectors ask for the same windows)."""
+    key = f"{_RUNS_KEY}:{left}:{right}:{shortest}"
+    return text.shared(key, lambda t: _windows(t, left, right, shortest))
+
+
+def _windows(text: Text, left: int, right: int, shortest: int) -> list[tuple[int, int]]:
     runs = text.shared(_RUNS_KEY, _digit_runs)
     size = len(text.norm)
     merged: list[tuple[int, int]] = []
@@ -54,7 +86,7 @@ def digit_windows(text: Text, left: int, right: int, shortest: int = 7) -> list[
         if end - start < shortest:
             continue
         lo, hi = max(0, start - left), min(size, end + right)
-        if merged and lo <= merged[-1][1]:
+        if merged and lo <= merged[-1][1] + _GAP:
             merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
         else:
             merged.append((lo, hi))
@@ -74,14 +106,35 @@ def _nearest(text: str, end: int, positive: re.Pattern[str], window: int = _WIND
     return best
 
 
-def _scan(
-    pattern: re.Pattern[str], text: Text, shortest: int, left: int = 1, right: int = 2
-) -> list[re.Match[str]]:
-    """``pattern``'s matches, looked for only near digit runs at least ``shortest`` characters long."""
+def run_starts(norm: str, a: int, b: int) -> list[int]:
+    """Where a number may start in the digit run ``[a, b)``: its start, and after a space inside it
+    (「口座 1234 1234567」)."""
+    starts = [a]
+    space = norm.find(" ", a, b)
+    while space >= 0:
+        if space + 1 < b and norm[space + 1].isdigit():
+            starts.append(space + 1)
+        space = norm.find(" ", space + 1, b)
+    return starts
+
+
+def _scan(pattern: re.Pattern[str], text: Text, shortest: int, back: int = 0) -> list[re.Match[str]]:
+    """``pattern``'s matches starting ``back`` characters before a digit run of ``shortest``+ characters.
+
+    ``match`` at a few known positions instead of ``finditer`` over the text: these patterns open
+    with look-behinds, which the regex engine cannot skip ahead for, so a scan costs ~50 µs per
+    pattern per 2,000 characters however few numbers there are.
+    """
     norm = text.norm
-    return [
-        m for lo, hi in digit_windows(text, left, right, shortest) for m in pattern.finditer(norm, lo, hi)
-    ]
+    found = []
+    for a, b in digit_runs(text):
+        if b - a >= shortest:
+            for start in run_starts(norm, a, b):
+                if start >= back:
+                    m = pattern.match(norm, start - back)
+                    if m is not None:
+                        found.append(m)
+    return found
 
 
 def my_number_valid(digits: str) -> bool:
@@ -239,10 +292,10 @@ class JapaneseIdDetector:
     def detect(self, text: Text) -> list[Finding]:
         norm = text.norm
         found: list[Finding] = []
-        for m in _scan(_PASSPORT, text, 7, left=3):
+        for m in _scan(_PASSPORT, text, 7, back=2):
             if _nearest(norm, m.start(), _PASSPORT_CONTEXT, self.window) > 0:
                 found.append(text.finding("PASSPORT", m.start(), m.end(), 0.9, self.name))
-        for m in _scan(_RESIDENCE, text, 8, left=3, right=3):
+        for m in _scan(_RESIDENCE, text, 8, back=2):
             context = _nearest(norm, m.start(), _RESIDENCE_CONTEXT, self.window)
             score = 0.95 if context > 0 else (0.3 if context < 0 else 0.6)
             found.append(text.finding("RESIDENCE_CARD", m.start(), m.end(), score, self.name))

@@ -2,47 +2,45 @@
 
 Sudachi analyses about a million characters a second, so a 2,000-character prompt would cost 2 ms
 on its own: more than this detector's share. Names in Japanese writing are almost always marked,
-though — 「山田様」「田中さん」「佐藤部長」「氏名：鈴木一郎」「担当：高橋」「…の中村です」 — so the
-detector finds those cues with one regex pass and runs Sudachi only on the dozen characters beside
-each cue. Text with no kana or kanji is skipped outright.
+though — 「山田様」「田中さん」「佐藤部長」「氏名：鈴木一郎」「担当：高橋」「…の中村です」 — or sit in a
+slot only a person fills (「田中と会う」「佐藤から電話があった」). The detector finds those cues with one
+regex pass, cuts the few characters beside each cue, and runs Sudachi **once** over all of them
+joined by newlines. Text with no kana or kanji is skipped outright.
 
 Around a cue, consecutive tokens tagged 名詞,固有名詞,人名 (姓, 名, or 一般 for foreign names) form one
 span, a space between 姓 and 名 included. Place names (大阪様), company names (山田商事様) and common
-nouns (お客様, 皆様) are not 人名 and so are not reported. A reading in parentheses right after a name
-(「山田太郎（やまだたろう）」) is reported as a second PERSON span.
+nouns (お客様, 皆様) are not 人名 and so are not reported. A one-kanji surname (林さん) counts right
+before an honorific or title when nothing else is attached to it. A reading in parentheses after a
+name, before or after its honorific (「山田太郎（やまだ）」「山田様（ヤマダ）」), is a PERSON span of its
+own, and so is a katakana or hiragana value after フリガナ/カナ. Names listed after a label
+(「出席者：田中、鈴木」) and names joined by と (「佐藤と長尾が」) are followed along the list.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
+from sekisho.guardrails.detectors.ja_numbers import has_japanese
+from sekisho.guardrails.detectors.ja_person_cues import (
+    BATCH,
+    CUES,
+    DIGITISH,
+    KANA_LABEL,
+    LABEL_TAIL,
+    LIST_SEP,
+    NOT_BEFORE,
+    NOT_ONE,
+    PREFIX,
+    READING,
+    SCORES,
+    TITLE_END,
+    TITLES2,
+    WINDOW,
+)
 from sekisho.guardrails.finding import Finding
 from sekisho.guardrails.text import Text
-
-_JA = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
-_NAME_CHAR = r"[\u4e00-\u9fff\u3005\u3041-\u3096\u30a1-\u30fa\u30fc]"
-# Cues after a name: honorifics, titles, self-introductions, a reading in parentheses (NFKC turns
-# 「（」 into 「(」). Written as a bare alternation of literals so the regex engine can skip ahead by
-# first character; what must touch the cue (a name character before it) is checked in Python.
-_SUFFIX = re.compile(
-    r"様|さま|さん|氏|君|くん|ちゃん|先生|殿|教授|准教授|博士|医師|弁護士|税理士|社長|副社長|会長|専務|常務|"
-    r"取締役|部長|次長|課長|係長|主任|室長|所長|支店長|店長|局長|理事長|院長|選手|監督|議員|宛|と申します|"
-    r"と申す|でございます|です(?=[。、!！\s])|より(?=[\s。\n]|$)|\((?=[ぁ-んァ-ヶー\s・]{2,20}\))"
-)
-_NAME_END = re.compile(rf"{_NAME_CHAR}\s?$")
-# Field labels before a name: 「氏名：」「担当：」「From: 」…; the separator is checked after the label.
-_PREFIX = re.compile(
-    r"氏名|お名前|名前|フリガナ|ふりがな|カナ氏名|担当|宛名|契約者|申込者|申請者|代表者|代表取締役|受取人|"
-    r"依頼人|差出人|送り主|署名|記入者|名義|口座名義|患者|作成者|承認者|責任者|連絡担当|From|from|FROM|To|TO|"
-    r"Cc|CC|Name|name"
-)
-_LABEL_TAIL = re.compile(r"(?:者|名|人|社長)*\s*(?:[:：]|は|\s)\s*")
-_READING = re.compile(r"\s?[（(]([ぁ-んァ-ヶー][ぁ-んァ-ヶー\s・]{0,19})[）)]")
-_WINDOW = 12
-_CLAUSE_END = re.compile(r"[。、,.!?！？\n「」『』:：]")
 
 
 @cache
@@ -91,52 +89,133 @@ def _kana_only(surface: str) -> bool:
 
 class _Token(NamedTuple):
     surface: str
-    kind: str | None  # 姓, 名, 一般 (a foreign name), 弱 (a one-character name, only beside a 姓), None
+    kind: str | None  # 姓, 名, 一般 (a foreign name), 弱 (a one-character name), None
     oov: bool
     begin: int
     end: int
+    tagged: bool  # Sudachi itself read it as 人名 here (not only the dictionary under another reading)
 
 
 def _kind(surface: str, pos: tuple[str, ...]) -> str | None:
+    if len(surface) == 1:
+        if pos[0] != "名詞" or pos[1] == "数詞" or surface in NOT_ONE:
+            return None
+        return "弱" if _is_person(pos) or _name_kind(surface) is not None else None
     if _is_person(pos):
         return pos[3]
     if pos[0] != "名詞" or pos[1] == "数詞":
         return None
-    kind = _name_kind(surface)
-    if kind is not None and len(surface) == 1:
-        return "弱"
-    return kind
+    return _name_kind(surface)
+
+
+@lru_cache(maxsize=16384)
+def _kind_of(surface: str, pos_id: int) -> tuple[str | None, bool]:
+    """``_kind`` and whether Sudachi read the token as 人名, cached by surface and part of speech."""
+    pos = _dictionary().pos_of(pos_id)
+    return _kind(surface, pos), _is_person(pos)
+
+
+class _Ask(NamedTuple):
+    """One window for Sudachi: read backwards from ``stop`` (a cue) or forwards from ``lo`` (a label)."""
+
+    lo: int
+    segment: str
+    stop: int  # offset in ``segment`` where the name must end (backwards), or -1 (forwards)
+    cue: str  # hon, self, verb, label
 
 
 class JapanesePersonDetector:
-    """PERSON in Japanese text: Sudachi 人名 tokens next to honorifics, titles and name fields."""
+    """PERSON in Japanese text: Sudachi 人名 tokens next to honorifics, titles, verbs and name fields."""
 
     name = "ja_person"
     types = frozenset({"PERSON"})
 
-    def __init__(self, *, window: int = _WINDOW) -> None:
+    def __init__(self, *, window: int = WINDOW) -> None:
         self.window = window
         self._tok = _tokenizer()
 
-    def _tokens(self, segment: str) -> list[_Token]:
+    def _tokenize(self, asks: list[_Ask]) -> list[list[_Token]]:
+        """Tokens of every window, from one Sudachi call per batch of distinct windows joined by
+        newlines. A window that recurs in the text (the same name, the same phrase before です) is
+        read once: repetitive text would otherwise cost a Sudachi pass per repetition."""
+        index: dict[str, int] = {}
+        for ask in asks:
+            index.setdefault(ask.segment, len(index))
+        read: list[list[_Token]] = []
+        batch: list[str] = []
+        size = 0
+        for segment in index:
+            # Sudachi refuses input over 48 KiB of UTF-8, and slows down per character well before.
+            if size + len(segment) >= BATCH:
+                read += self._tokenize_batch(batch)
+                batch, size = [], 0
+            batch.append(segment)
+            size += len(segment) + 1
+        read += self._tokenize_batch(batch)
+        return [read[index[ask.segment]] for ask in asks]
+
+    def _tokenize_batch(self, segments: list[str]) -> list[list[_Token]]:
+        if not segments:
+            return []
+        starts, pos = [], 0
+        for segment in segments:
+            starts.append(pos)
+            pos += len(segment) + 1
         with _lock:
-            morphemes = self._tok.tokenize(segment)
-            raw = [(m.surface(), m.part_of_speech(), m.is_oov(), m.begin(), m.end()) for m in morphemes]
-        return [_Token(s, _kind(s, pos), oov, b, e) for s, pos, oov, b, e in raw]
+            raw = [
+                (m.surface(), m.part_of_speech_id(), m.begin(), m.end(), m)
+                for m in self._tok.tokenize("\n".join(segments))
+            ]
+        out: list[list[_Token]] = [[] for _ in segments]
+        i, last = 0, len(starts) - 1
+        for surface, pos_id, b, e, morpheme in raw:
+            if surface.isspace() and "\n" in surface:
+                continue
+            while i < last and b >= starts[i + 1]:
+                i += 1
+            kind, person = _kind_of(surface, pos_id)
+            oov = kind is None and morpheme.is_oov()
+            out[i].append(_Token(surface, kind, oov, b - starts[i], e - starts[i], person))
+        return out
 
     def detect(self, text: Text) -> list[Finding]:
-        norm = text.norm
-        if norm.isascii() or _JA.search(norm) is None:
+        if not has_japanese(text):
             return []
+        norm = text.norm
         spans: dict[int, tuple[int, float]] = {}  # start -> (end, score)
-        for m in _SUFFIX.finditer(norm):
-            cue = m.start()
-            if cue > 0 and _NAME_END.search(norm, max(0, cue - 2), cue):
-                self._before(norm, cue, spans)
-        for m in _PREFIX.finditer(norm):
-            tail = _LABEL_TAIL.match(norm, m.end())
-            if tail is not None and tail.end() < len(norm) and _JA.match(norm, tail.end()):
-                self._after(norm, tail.end(), spans)
+        asks: list[_Ask] = []
+        for m in KANA_LABEL.finditer(norm):
+            spans[m.start(1)] = (m.end(1), 0.85)
+        kana = set(spans)
+        for m in PREFIX.finditer(norm):
+            tail = LABEL_TAIL.match(norm, m.end())
+            if tail is not None and tail.end() not in kana and has_japanese_at(norm, tail.end()):
+                self._ask_after(norm, tail.end(), asks)
+        labelled = {ask.lo for ask in asks}
+        cues = sorted((m.start(), m.end(), kind) for kind, pattern in CUES for m in pattern.finditer(norm))
+        hon_end = -1
+        for cue, cue_end, kind in cues:
+            if cue <= hon_end:
+                continue  # 「山田様(やまだ)」「新井先生から」: the honorific already asks for this name
+            if kind == "hon":
+                hon_end = cue_end
+            before = norm[cue - 1] if cue else ""
+            if before == " " and cue > 1:
+                before = norm[cue - 2]
+            if not before or not (_kanji_kata(before) or _hiragana(before)):
+                continue
+            if kind != "verb" and NOT_BEFORE.search(norm, max(0, cue - 4), cue):
+                continue
+            # A short honorific goes to Sudachi with the name: 「林」 alone is a grove, 「林さん」 a
+            # person. A title does not: Sudachi reads 「谷部長」 as the surname 谷部 and the name 長.
+            short = kind != "verb" and cue_end - cue <= 2 and norm[cue:cue_end] not in TITLES2
+            self._ask_before(norm, cue, cue_end if short else cue, kind, asks)
+            if asks and asks[-1].lo in labelled and asks[-1].stop >= 0:
+                asks.pop()  # 「氏名：山田太郎(やまだ)」: the label already asks for this name
+        for _ in range(4):  # a list is followed one name per round (「出席者：A、B、C」)
+            if not asks:
+                break
+            asks = self._resolve(norm, asks, spans)
         found: list[Finding] = []
         last_end = -1
         for start in sorted(spans):
@@ -145,60 +224,120 @@ class JapanesePersonDetector:
                 continue
             found.append(text.finding("PERSON", start, end, score, self.name))
             last_end = end
-            reading = _READING.match(norm, end)
+            reading = READING.match(norm, end)
             if reading and reading.start(1) not in spans:
                 found.append(text.finding("PERSON", reading.start(1), reading.end(1), 0.85, self.name))
                 last_end = reading.end()
         return found
 
-    def _before(self, norm: str, cue: int, spans: dict[int, tuple[int, float]]) -> None:
-        """The name ending at ``cue``: name tokens read backwards from the end of a small window."""
-        lo = max(0, cue - self.window)
-        for cut in _CLAUSE_END.finditer(norm, lo, cue):  # only the last one matters
-            lo = cut.end()
-        segment = norm[lo:cue].rstrip()
-        if not segment:
+    def _ask_before(self, norm: str, cue: int, cue_end: int, kind: str, asks: list[_Ask]) -> None:
+        lo = _name_start(norm, max(0, cue - self.window), cue)
+        while lo < cue and norm[lo] == " ":
+            lo += 1
+        if lo >= cue:
             return
-        tokens = self._tokens(segment)
-        first = _run_back(tokens)
-        if first is None:
-            # An unknown word right before an honorific (「髙橋様」): a name Sudachi has not seen.
-            last = tokens[-1]
-            if last.oov and len(last.surface) >= 2 and not _kana_only(last.surface):
-                spans.setdefault(lo + last.begin, (lo + last.end, 0.6))
-            return
-        start, end = lo + tokens[first].begin, lo + tokens[-1].end
-        spans[start] = (end, 0.9 if first < len(tokens) - 1 else 0.85)
+        if cue - lo == 1 and (
+            _hiragana(norm[lo]) or norm[lo] in NOT_ONE or (lo and norm[lo - 1] in DIGITISH)
+        ):
+            return  # one hiragana is no name, nor 「日」 in 「26日です」
+        asks.append(_Ask(lo, norm[lo:cue_end], cue - lo, kind))
 
-    def _after(self, norm: str, begin: int, spans: dict[int, tuple[int, float]]) -> None:
-        """The name starting at ``begin`` (after a field label): name tokens read forwards."""
-        segment = norm[begin : begin + self.window + 2]
-        cut = _CLAUSE_END.search(segment)
-        if cut is not None:
-            segment = segment[: cut.start()]
-        tokens = self._tokens(segment)
-        j = 0
-        while j < len(tokens):
-            tok = tokens[j]
-            if tok.kind in ("姓", "名", "一般") or (tok.kind == "弱" and j > 0):
-                j += 1
-            elif tok.surface == " " and 0 < j < len(tokens) - 1 and _joins(tokens[j - 1], tokens[j + 1]):
-                j += 2
-            elif (
-                j > 0
-                and tokens[j - 1].kind == "姓"
-                and _kana_only(tok.surface)
-                and 2 <= len(tok.surface) <= 5
-            ):
-                j += 1  # an unknown kana given name after a surname
-                break
-            else:
-                break
-        if j == 0:
-            return
-        start, end = begin + tokens[0].begin, begin + tokens[j - 1].end
-        if start not in spans or spans[start][0] < end:
-            spans[start] = (end, 0.85)
+    def _ask_after(self, norm: str, begin: int, asks: list[_Ask]) -> None:
+        end = _name_end(norm, begin, min(len(norm), begin + self.window))
+        if end > begin:
+            asks.append(_Ask(begin, norm[begin:end], -1, "label"))
+
+    def _resolve(self, norm: str, asks: list[_Ask], spans: dict[int, tuple[int, float]]) -> list[_Ask]:
+        """Read every window; return the windows to read next (the rest of a list of names)."""
+        follow: list[_Ask] = []
+        for ask, tokens in zip(asks, self._tokenize(asks), strict=True):
+            if ask.stop < 0:
+                j = _run_forward(tokens)
+                if j == 0:
+                    continue
+                start, end = ask.lo + tokens[0].begin, ask.lo + tokens[j - 1].end
+                if start not in spans or spans[start][0] < end:
+                    spans[start] = (end, 0.85)
+                sep = LIST_SEP.match(norm, end)
+                if sep is not None and has_japanese_at(norm, sep.end()):
+                    self._ask_after(norm, sep.end(), follow)
+                continue
+            tokens = [t for t in tokens if t.end <= ask.stop]
+            while tokens and tokens[-1].surface.isspace():
+                tokens.pop()
+            if not tokens or tokens[-1].end != len(ask.segment[: ask.stop].rstrip()):
+                continue  # the cue is part of a longer word
+            first = _run_back(tokens, one_kanji=ask.cue in ("hon", "self"))
+            if first is None:
+                last = tokens[-1]
+                # An unknown word right before an honorific (「髙橋様」): a name Sudachi has not seen.
+                if ask.cue == "hon" and last.oov and len(last.surface) >= 2 and not _kana_only(last.surface):
+                    spans.setdefault(ask.lo + last.begin, (ask.lo + last.end, 0.6))
+                continue
+            full = first < len(tokens) - 1
+            if not full and tokens[first].kind == "弱" and ask.lo > 0 and norm[ask.lo - 1] in DIGITISH:
+                continue  # 「3,000円です」: a one-kanji name never sits against a number
+            if ask.cue == "verb" and not full and not tokens[-1].tagged:
+                continue  # 「市場と話し合う」「渋谷が担当」: a surname only under another reading
+            start, end = ask.lo + tokens[first].begin, ask.lo + tokens[-1].end
+            spans[start] = (end, SCORES[ask.cue, full])
+            # 「佐藤と長尾が」「田中、鈴木両名が」: a name joined to this one is a name too. One with its
+            # own honorific or title (「谷部長と沖課長が」) has already been asked for by that cue.
+            if first == 0 and start >= 2 and norm[start - 1] in "と、・" and ask.cue != "self":
+                if TITLE_END.search(norm, max(0, start - 6), start - 1) is None:
+                    self._ask_before(norm, start - 1, start - 1, "verb", follow)
+        return follow
+
+
+def _kanji_kata(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff" or "\u30a1" <= ch <= "\u30fc" or ch == "\u3005"
+
+
+def _hiragana(ch: str) -> bool:
+    return "\u3041" <= ch <= "\u3096"
+
+
+def _name_start(norm: str, lo: int, cue: int) -> int:
+    """Where a name ending at ``cue`` can start at the earliest (not before ``lo``).
+
+    After anything that is not kana, kanji or a space, and where hiragana turns into kanji or katakana:
+    a particle between two words (「営業部の田中」) or a prefix (「ご案内」). Sudachi then reads a few
+    characters per cue instead of a dozen. A Python loop over at most a dozen characters is cheaper
+    here than a regex with look-behinds.
+    """
+    i = cue
+    while i > lo:
+        ch = norm[i - 1]
+        if _kanji_kata(ch) or ch == " ":
+            i -= 1
+        elif _hiragana(ch) and not (i < cue and _kanji_kata(norm[i])):
+            i -= 1
+        else:
+            break
+    return i
+
+
+_PARTICLES = frozenset("がはのをにでとへもや")
+
+
+def _name_end(norm: str, begin: int, hi: int) -> int:
+    """Where a name starting at ``begin`` (after a label) ends at the latest: before anything that is
+    not kana, kanji or a space, or a particle after a word (「担当：桜井が対応します」)."""
+    i = begin
+    while i < hi:
+        ch = norm[i]
+        if _kanji_kata(ch) or ch == " ":
+            i += 1
+        elif _hiragana(ch) and not (ch in _PARTICLES and i > begin and _kanji_kata(norm[i - 1])):
+            i += 1
+        else:
+            break
+    return i
+
+
+def has_japanese_at(norm: str, index: int) -> bool:
+    """Whether the character at ``index`` is kana or kanji."""
+    return index < len(norm) and ("\u3040" <= norm[index] <= "\u30ff" or "\u4e00" <= norm[index] <= "\u9fff")
 
 
 def _joins(left: _Token, right: _Token) -> bool:
@@ -206,11 +345,33 @@ def _joins(left: _Token, right: _Token) -> bool:
     return right.kind in ("姓", "名", "一般") or (right.kind == "弱" and left.kind == "姓")
 
 
-def _run_back(tokens: list[_Token]) -> int | None:
+def _run_forward(tokens: list[_Token]) -> int:
+    """How many leading tokens form a name (after a field label), 0 if none."""
+    j = 0
+    while j < len(tokens):
+        tok = tokens[j]
+        if tok.kind in ("姓", "名", "一般") or (tok.kind == "弱" and (j > 0 or _alone(tokens, 0))):
+            j += 1
+        elif tok.surface == " " and 0 < j < len(tokens) - 1 and _joins(tokens[j - 1], tokens[j + 1]):
+            j += 2
+        elif j > 0 and tokens[j - 1].kind == "姓" and _kana_only(tok.surface) and 2 <= len(tok.surface) <= 5:
+            return j + 1  # an unknown kana given name after a surname
+        else:
+            break
+    return j
+
+
+def _alone(tokens: list[_Token], i: int) -> bool:
+    """A one-kanji token with nothing attached after it: the end of the window, a space or a particle."""
+    return i + 1 >= len(tokens) or tokens[i + 1].surface.isspace() or _kana_only(tokens[i + 1].surface)
+
+
+def _run_back(tokens: list[_Token], *, one_kanji: bool) -> int | None:
     """Index of the first token of the name that ends with the last token, or None.
 
     Tokens that may be names are taken backwards; a space is crossed only between two of them. A
-    one-character name (「愛」) or an unknown kana one (「ひなた」) counts only right after a surname.
+    one-character name (「愛」) or an unknown kana one (「ひなた」) counts after a surname; a one-kanji
+    surname alone (「林さん」) only when ``one_kanji`` and nothing but a boundary stands before it.
     """
     i = len(tokens) - 1
     last = tokens[i]
@@ -218,13 +379,17 @@ def _run_back(tokens: list[_Token]) -> int | None:
     surname_across = i >= 2 and tokens[i - 1].surface == " " and tokens[i - 2].kind == "姓"
     if last.kind in (None, "弱"):
         weak = last.kind == "弱" or (_kana_only(last.surface) and 2 <= len(last.surface) <= 5)
-        if not (weak and (surname_before or surname_across)):
+        if weak and (surname_before or surname_across):
+            pass
+        elif last.kind == "弱" and one_kanji and i == 0 and _name_kind(last.surface) == "姓":
+            return 0
+        else:
             return None
     j = i
     while j >= 1:
         prev = tokens[j - 1]
-        if prev.kind in ("姓", "名", "一般"):
-            j -= 1
+        if prev.kind in ("姓", "名", "一般") or (prev.kind == "弱" and j == 1):
+            j -= 1  # a one-kanji piece at the start: Sudachi splits 「斉藤愛」 as 斉 + 藤愛
         elif prev.surface == " " and j >= 2 and tokens[j - 2].kind in ("姓", "名", "一般"):
             j -= 2
         else:

@@ -329,6 +329,7 @@ class Settings:
     stream_requests: int
     stream_max_seconds: int
     warmup_seconds: int
+    guarded: bool = True
 
 
 @dataclass
@@ -382,45 +383,12 @@ def start_services(run: Run, work: Path, litellm_bin: Path | None) -> None:
     run.targets["direct"] = Target("direct", mock_port, UPSTREAM_MODEL, f"Bearer {UPSTREAM_KEY}", mock)
     upstream = f"http://{HOST}:{mock_port}/v1"
 
-    # Sekisho: a fresh SQLite database, default settings, one worker.
-    data_dir = work / "sekisho-data"
-    shutil.rmtree(data_dir, ignore_errors=True)
-    config = work / "sekisho.yaml"
-    config.write_text(
-        "providers:\n"
-        f'  - {{name: mock, type: openai, base_url: "{upstream}", api_key: {UPSTREAM_KEY}}}\n'
-        "models:\n"
-        f"  - {{name: {PUBLIC_MODEL}, provider: mock, upstream_model: {UPSTREAM_MODEL},"
-        " input_cost_per_1m: 0.15, output_cost_per_1m: 0.60}\n"
-    )
-    env = service_env(SEKISHO_DATA_DIR=str(data_dir))
-    key = run_checked(
-        [str(sekisho_bin), "keys", "create", "--config", str(config), "--name", "bench"], env=env
-    )
-    key = key.strip().splitlines()[0]
-    port = free_port()
-    sekisho = Service(
-        "sekisho",
-        [
-            str(sekisho_bin),
-            "serve",
-            "--config",
-            str(config),
-            "--host",
-            HOST,
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        env,
-        work / "sekisho.log",
-        work,
-    )
-    run.services["sekisho"] = sekisho
-    sekisho.start()
-    wait_ready(sekisho, port, "/healthz", 60)
-    run.targets["sekisho"] = Target("sekisho", port, PUBLIC_MODEL, f"Bearer {key}", sekisho)
+    # Sekisho twice, each on a fresh SQLite database with one worker: with guardrails off (the spine,
+    # like-for-like with LiteLLM, which runs none) and with the default guardrails (as shipped).
+    for name, guardrails in (("sekisho", False), ("sekisho-guarded", True)):
+        if name == "sekisho-guarded" and not run.settings.guarded:
+            continue
+        start_sekisho(run, work, sekisho_bin, upstream, name, guardrails=guardrails)
 
     if litellm_bin is not None:
         config = work / "litellm.yaml"
@@ -460,6 +428,50 @@ def start_services(run: Run, work: Path, litellm_bin: Path | None) -> None:
         litellm.start()
         wait_ready(litellm, port, "/health/liveliness", 180)
         run.targets["litellm"] = Target("litellm", port, PUBLIC_MODEL, f"Bearer {MASTER_KEY}", litellm)
+
+
+def start_sekisho(
+    run: Run, work: Path, sekisho_bin: Path, upstream: str, name: str, *, guardrails: bool
+) -> None:
+    data_dir = work / f"{name}-data"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    config = work / f"{name}.yaml"
+    config.write_text(
+        "providers:\n"
+        f'  - {{name: mock, type: openai, base_url: "{upstream}", api_key: {UPSTREAM_KEY}}}\n'
+        "models:\n"
+        f"  - {{name: {PUBLIC_MODEL}, provider: mock, upstream_model: {UPSTREAM_MODEL},"
+        " input_cost_per_1m: 0.15, output_cost_per_1m: 0.60}\n"
+        + ("" if guardrails else "guardrails: {enabled: false}\n")
+    )
+    env = service_env(SEKISHO_DATA_DIR=str(data_dir))
+    key = run_checked(
+        [str(sekisho_bin), "keys", "create", "--config", str(config), "--name", "bench"], env=env
+    )
+    key = key.strip().splitlines()[0]
+    port = free_port()
+    service = Service(
+        name,
+        [
+            str(sekisho_bin),
+            "serve",
+            "--config",
+            str(config),
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        env,
+        work / f"{name}.log",
+        work,
+    )
+    run.services[name] = service
+    service.start()
+    wait_ready(service, port, "/healthz", 60)
+    run.targets[name] = Target(name, port, PUBLIC_MODEL, f"Bearer {key}", service)
 
 
 def order_for(run: Run, round_no: int) -> list[Target]:
@@ -568,7 +580,7 @@ def measure(run: Run, wrk: str) -> None:
         run.own_rate = max(run.rate, min(1000.0, round(top * s.own_rate_fraction)))
         if run.own_rate > run.rate:
             log(f"Sekisho-scale load: {run.own_rate:g} req/s offered to direct and sekisho")
-            names: list[str] = [n for n in ("direct", "sekisho") if n in run.targets]
+            names: list[str] = [n for n in ("direct", "sekisho", "sekisho-guarded") if n in run.targets]
             latency_phase(run, wrk, "latency@own", run.own_rate, names, warm_latency, run.latency_own)
 
     per_round_streams = max(50, s.stream_requests // rounds)
@@ -669,6 +681,9 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="1 round, short phases (a smoke run, not for numbers)"
     )
     parser.add_argument("--skip-litellm", action="store_true", help="measure direct and Sekisho only")
+    parser.add_argument(
+        "--skip-guarded", action="store_true", help="do not also measure Sekisho with its default guardrails"
+    )
     parser.add_argument("--litellm-venv", type=Path, default=DEFAULT_LITELLM_VENV)
     parser.add_argument("--profile", action="store_true", help="also py-spy Sekisho under the max-rps load")
     parser.add_argument("--py-spy", default=shutil.which("py-spy"), help="py-spy binary for --profile")
@@ -702,6 +717,7 @@ def main(argv: list[str] | None = None) -> int:
         stream_requests=args.stream_requests,
         stream_max_seconds=args.stream_max_seconds,
         warmup_seconds=args.warmup_seconds,
+        guarded=not args.skip_guarded,
     )
     run = Run(settings)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -733,7 +749,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         stop_all()
     records = audit_records(work)
-    shutil.rmtree(work / "sekisho-data", ignore_errors=True)  # the DB is large; the logs stay in work/
+    for name in ("sekisho", "sekisho-guarded"):
+        shutil.rmtree(work / f"{name}-data", ignore_errors=True)  # the DBs are large; logs stay in work/
     if records is not None and "sekisho" in run.targets:
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(records.items()))
         run.notes.append(

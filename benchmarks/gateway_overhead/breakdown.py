@@ -14,7 +14,8 @@ it with ``wrk`` at a fixed moderate rate against the mock upstream, and prints p
 - ``settle``: queueing the completion record and usage row.
 
 Usage: ``.venv/bin/python benchmarks/gateway_overhead/breakdown.py [--rate 50] [--seconds 30]
-[--switch-interval SECONDS] [--background-checkpoint]``.
+[--switch-interval SECONDS] [--background-checkpoint] [--guardrails]`` (guardrails are off unless
+asked for: this measures the spine).
 
 Experiments (they change the running process only, never the code under src/):
 
@@ -182,6 +183,7 @@ def main() -> int:
     parser.add_argument(
         "--key-cache-seconds", type=float, default=None, help="set key_cache_seconds (Sekisho's default: 2)"
     )
+    parser.add_argument("--guardrails", action="store_true", help="run the default guardrails too")
     args = parser.parse_args()
     wrk = shutil.which("wrk")
     if wrk is None:
@@ -219,6 +221,7 @@ def main() -> int:
             f"  - {{name: {bench.PUBLIC_MODEL}, provider: mock, upstream_model: {bench.UPSTREAM_MODEL},"
             " input_cost_per_1m: 0.15, output_cost_per_1m: 0.60}\n"
             + (f"key_cache_seconds: {args.key_cache_seconds}\n" if args.key_cache_seconds is not None else "")
+            + ("" if args.guardrails else "guardrails: {enabled: false}\n")
         )
         for key in [k for k in os.environ if k.startswith("SEKISHO_")]:
             del os.environ[key]

@@ -26,9 +26,16 @@ class DetectorSet:
         options: dict[str, dict[str, Any]] | None = None,
         min_score: float = 0.5,
     ) -> DetectorSet:
-        """The named registered detectors (all of them when ``names`` is None)."""
+        """The named registered detectors; when ``names`` is None, every one that is on by default.
+
+        A detector class with ``default = False`` (a slow, stronger back-end) runs only when named.
+        """
         options = options or {}
-        chosen = detector_names() if names is None else list(names)
+        if names is None:
+            factories = {n: load(DETECTOR_GROUP, n) for n in detector_names()}
+            chosen = [n for n, f in factories.items() if getattr(f, "default", True)]
+        else:
+            chosen = list(names)
         return cls([load(DETECTOR_GROUP, n)(**options.get(n, {})) for n in chosen], min_score=min_score)
 
     @property

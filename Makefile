@@ -10,7 +10,7 @@ export UV_LINK_MODE := copy
 # This environment sets PYTHONDONTWRITEBYTECODE, so compile at install time or every start pays for it.
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: run test venv lint bench clean
+.PHONY: run test venv lint bench bench-detectors clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ lint: venv
 bench: venv
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(VENV)/bin/python benchmarks/gateway_overhead/run.py $(ARGS)
+
+# Detector quality and speed beside Presidio (builds benchmarks/.venv-presidio from PyPI once).
+bench-detectors: venv
+	$(VENV)/bin/python benchmarks/detectors/run.py $(ARGS)
 
 clean:
 	rm -rf $(VENV)

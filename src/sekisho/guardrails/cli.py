@@ -42,7 +42,8 @@ def scan_command(
         {**loc.finding.as_dict(), "action": rules.action(loc.finding.type, "input")} for loc in report.located
     ]
     if as_json:
-        click.echo(orjson.dumps({"verdict": report.decision, "findings": rows, "failed": report.failures}))
+        answer = {"verdict": report.decision, "findings": rows, "failed": report.failures}
+        click.echo(orjson.dumps(answer).decode())
     else:
         _table(text, rows)
         click.echo(f"verdict: {report.decision}")

@@ -1,6 +1,6 @@
 """Train the PROMPT_INJECTION classifier and write src/sekisho/guardrails/data/injection.npz.
 
-Reproduce (dev dependencies scikit-learn and pyarrow, and ../shared/datasets; about 2.5 minutes):
+Reproduce (dev dependencies scikit-learn, pyarrow and faker, and ../shared/datasets; about 6 minutes):
 
     .venv/bin/python scripts/train_injection.py [--datasets ../shared/datasets] [--out PATH] [--no-test]
 
@@ -21,13 +21,22 @@ and the two thresholds; test is printed at the end and used for nothing (``--no-
   nobody wrote here.
 - buried: long benign documents (1,500–4,000 characters of banking77 and template sentences of one
   split) with one attack of that split hidden inside, and as many without: indirect injection.
+- Not part of ``load()`` (whose rows and splits other code imports unchanged), added by
+  ``business_rows()``: business-ja / business-en (``injection_business.py``: registrations, invoices,
+  forms, support replies, meeting notes, code review, instructions to colleagues), split 70/15/15 by
+  MD5; ja_pii-dev (``tests/data/ja_pii/dev.jsonl``, validation only); buried-business (long business
+  documents, half with one attack of the same split hidden inside).
 - Training only: sentences, pairs and 3–6-sentence runs cut from long benign training texts (the
   detector scores such windows), and training texts wrapped as JSON tool results (so JSON is neutral).
+  The buried documents labelled as attacks are not fitted on (their attack is a row of its own; the
+  rest is benign filler), only scored.
 
 Two thresholds (logits), because a sentence cut from a long text scores noisier than a whole prompt:
 one for the whole prompt (texts up to 600 characters), one for sentence and pair windows. The pair
 chosen has the best validation recall with <= 1 % false positives on the benign validation texts of
-slabs and neuralchemy pooled, and on all benign validation texts, heuristics on, scored by the same
+slabs and neuralchemy pooled, and on all benign validation texts, and <= 0.3 % on the benign business
+validation texts (business-*, ja_pii-dev, buried-business): a block on ordinary business text costs more
+than a missed attack the model downstream may still refuse. Heuristics on, scored by the same
 ``InjectionDetector`` code that serves requests.
 """
 
@@ -58,10 +67,13 @@ from sekisho.guardrails.detectors.injection_features import featurise  # noqa: E
 from sekisho.guardrails.text import Text  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from injection_business import business  # noqa: E402
 from injection_templates import EN_TOPICS, SEED, templates  # noqa: E402
 
 BITS = 18
 Row = tuple[str, int, str, str]  # text, label, dataset, split
+JA_PII_DEV = ROOT / "tests" / "data" / "ja_pii" / "dev.jsonl"
+BUSINESS = ("business-ja", "business-en", "buried-business", "ja_pii-dev")  # benign business text
 
 
 def bucket(text: str, cuts: tuple[float, float] = (0.70, 0.85)) -> str:
@@ -135,6 +147,33 @@ def buried(rows: list[Row]) -> list[Row]:
             out.append((sep.join(body), 0, "buried", split))
             body.insert(rng.randrange(len(body) + 1), rng.choice(attacks))
             out.append((sep.join(body), 1, "buried", split))
+    return out
+
+
+def business_rows(rows: list[Row]) -> list[Row]:
+    """Benign business text, kept apart from ``load()`` (whose splits other code relies on).
+
+    ``injection_business.business()`` split 70/15/15 by MD5; the Japanese PII generator's dev split
+    (``tests/data/ja_pii/dev.jsonl``, benign by construction) as validation only, so the thresholds are
+    chosen on business text that training never saw; and "buried-business": long business documents
+    (1,500–4,000 characters) from one split, half of them with one attack of that split hidden inside.
+    """
+    out = [(t, label, ds, bucket(t)) for t, label, ds in business()]
+    if JA_PII_DEV.exists():
+        with open(JA_PII_DEV, encoding="utf-8") as f:
+            out += [(json.loads(line)["text"], 0, "ja_pii-dev", "validation") for line in f if line.strip()]
+    rng = random.Random(SEED + 2)  # noqa: S311 - a reproducible sample, not security
+    for split in ("train", "validation", "test"):
+        attacks = [r[0] for r in rows if r[3] == split and r[1] == 1 and r[2] != "buried"]
+        for ds, sep in (("business-ja", ""), ("business-en", "\n")):
+            filler = [r[0] for r in out if r[3] == split and r[2] == ds]
+            for _ in range(400 if split == "train" else 150):
+                body: list[str] = []
+                while sum(map(len, body)) < rng.randint(1500, 4000):
+                    body.append(rng.choice(filler))
+                out.append((sep.join(body), 0, "buried-business", split))
+                body.insert(rng.randrange(len(body) + 1), rng.choice(attacks))
+                out.append((sep.join(body), 1, "buried-business", split))
     return out
 
 
@@ -225,6 +264,7 @@ def choose_thresholds(
     as positives whatever the thresholds."""
     benign = labels == 0
     sets = benign & np.isin(groups, ["slabs", "neuralchemy"])
+    office = benign & np.isin(groups, BUSINESS)
     best = (-1.0, float(whole.max()), float(window.max()))
     candidates = np.unique(np.quantile(window[benign], np.linspace(0.9, 1.0, 101)))
     for tw in np.concatenate([candidates, [window.max() + 1]]):
@@ -232,7 +272,11 @@ def choose_thresholds(
         # The lowest whole-text threshold that keeps both false-positive rates within 1 %.
         for t in np.unique(np.concatenate([whole[benign], [whole.max() + 1]])):
             flagged = base | (whole > t)
-            if flagged[benign].mean() <= 0.01 and flagged[sets].mean() <= 0.01:
+            if (
+                flagged[benign].mean() <= 0.01
+                and flagged[sets].mean() <= 0.01
+                and flagged[office].mean() <= 0.003
+            ):
                 recall = flagged[labels == 1].mean()
                 if recall > best[0]:
                     best = (float(recall), float(t), float(tw))
@@ -260,19 +304,23 @@ def main() -> None:
     args = parser.parse_args()
     np.random.seed(SEED)
     rows = load(args.datasets)
+    rows += business_rows(rows)
     split: dict[str, list[Row]] = defaultdict(list)
     for row in rows:
         split[row[3]].append(row)
     for s in ("train", "validation", "test"):
         print(s, len(split[s]), "attacks:", sum(r[1] for r in split[s]))
-    train = split["train"] + window_negatives(split["train"]) + as_tool_results(split["train"])
+    # A buried attack is a long benign document labelled as an attack as a whole: fitted on, it teaches
+    # that benign filler is evidence of attack. Its attack is a training row of its own already.
+    fit = [r for r in split["train"] if not (r[1] and r[2] in ("buried", "buried-business"))]
+    train = fit + window_negatives(fit) + as_tool_results(fit)
     x_train, y_train = matrix([r[0] for r in train]), np.array([r[1] for r in train])
     val = split["validation"]
     v_texts, v_labels = [r[0] for r in val], np.array([r[1] for r in val])
     v_groups = np.array([r[2] for r in val])
     best: tuple[float, float, float, float, LogisticRegression] | None = None
     with tempfile.TemporaryDirectory() as tmp:
-        for c in (1.0, 2.0, 4.0, 8.0):
+        for c in (4.0, 8.0, 16.0):
             started = time.perf_counter()
             model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000, solver="liblinear")
             model.fit(x_train, y_train)

@@ -43,14 +43,19 @@ class _Heuristic:
     needles: tuple[str, ...]  # one must be among the text's features for the pattern to run at all
     pattern: re.Pattern[str]
     confidence: float
+    unless: re.Pattern[str] | None = None  # inside the match: a benign reading, below the 0.5 bar
 
 
-def _h(needles: str, pattern: str, confidence: float, flags: int = 0) -> _Heuristic:
-    return _Heuristic(tuple(needles.split()), re.compile(pattern, flags), confidence)
+def _h(needles: str, pattern: str, confidence: float, flags: int = 0, unless: str = "") -> _Heuristic:
+    return _Heuristic(
+        tuple(needles.split()), re.compile(pattern, flags), confidence, re.compile(unless) if unless else None
+    )
 
 
 _GAP = r"(?:[\w'’\-]+[\s,]+){0,4}"
-_IGNORE = "ignore|disregard|forget|override|bypass|skip|abandon|discard"
+_IGNORE = "ignore|disregard|forget"
+# Weaker verbs: "the new handbook overrides all previous policies" is ordinary business text.
+_BYPASS = "override|bypass|skip|abandon|discard"
 _EARLIER = "previous|prior|above|earlier|preceding|former|original|initial|system|all|your|any|existing"
 _RULES = "instructions?|prompts?|rules|directives?|guidelines|guardrails|restrictions|constraints|programming"
 _SHOW = "reveal|show|print|display|repeat|output|leak|dump|disclose|share|tell me|give me|write out|echo"
@@ -60,6 +65,16 @@ _HEURISTICS = [
         _IGNORE.replace("|", " "),
         rf"\b(?:{_IGNORE})\s+{_GAP}(?:{_EARLIER})\s+(?:[\w\-]+\s+){{0,2}}(?:{_RULES}|commands?|context|policies)\b",
         0.97,
+        # "Please disregard my previous instructions about the delivery" is a correction, not an attack.
+        unless=r"\b(?:my|our|his|her|their|manager's|client's)\b",
+    ),
+    _h(
+        _BYPASS.replace("|", " "),
+        rf"\b(?:{_BYPASS})\s+(?:(?:all|any)\s+(?:of\s+)?)?(?:(?:your|the system'?s?|system"
+        rf"|(?:the )?(?:previous|prior|earlier|original|initial))\s+(?:[\w\-]+\s+){{0,2}}(?:{_RULES}|filters)"
+        r"|(?:safety|content|ethical)\s+(?:filters?|guidelines|measures|restrictions|protocols)"
+        r"|restrictions|guardrails|filters)\b",
+        0.95,
     ),
     _h(
         "prompt instructions configuration guidelines message",
@@ -99,9 +114,12 @@ _HEURISTICS = [
     # 日本語: 「以前の指示を無視」「システムプロンプトを表示」「制限を解除」「AIへの指示：」
     _h(
         "無視 忘れ 破棄 取り消 撤回 りせっと 上書き 無効",
-        r"(?:以前|前|これまで|上記|上|先ほど|今まで|元|最初|既存|全て|すべて|前述|あらかじめ|与えられた)の?"
-        r"(?:指示|命令|指令|るーる|設定|制約|ぷろんぷと|がいどらいん|規則|ぽりしー)(?:は|を|も)?"
-        r"(?:すべて|全て|全部|一切|完全に)?(?:無視|忘れ|破棄|取り消|撤回|りせっと|上書き|無効)",
+        r"(?:(?:以前|前|これまで|上記|上|先ほど|今まで|元|最初|既存|全て|すべて|前述|あらかじめ|与えられた)の?"
+        r"(?:指示|命令|指令|るーる|制約|ぷろんぷと|がいどらいん|規則|ぽりしー)"
+        # 「設定」 only as the model's own: 「以前の設定を上書き」 is what a configuration manual says.
+        r"|(?:あなた|与えられた|あなたに与えられた)の?設定)(?:は|を|も)?"
+        r"(?:すべて|全て|全部|一切|完全に)?(?:無視|忘れ|破棄|取り消|撤回|りせっと|上書き|無効)"
+        r"(?!(?:に|と)な[りるっ])",  # 「これまでの規則は無効となります」: an announcement
         0.97,
     ),
     _h(
@@ -262,7 +280,8 @@ class InjectionDetector:
                 a = min(int(sentence_start[k]), match.start())
                 b = max(int(sentence_end[k]), match.end())
                 meta = _META.search(folded, max(0, a - 200), min(len(folded), b + 200)) is not None
-                out.append((a, b, heuristic.confidence * (0.5 if meta else 1.0)))
+                benign = heuristic.unless is not None and heuristic.unless.search(match.group()) is not None
+                out.append((a, b, 0.45 if benign else heuristic.confidence * (0.5 if meta else 1.0)))
         if text.norm.isascii():
             return out
         for match in _TAGS.finditer(text.norm):

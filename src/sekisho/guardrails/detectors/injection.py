@@ -233,6 +233,10 @@ class InjectionDetector:
         bars[len(starts) - whole :] = self.threshold
         # A lone short sentence ("Fix your system.") is too little evidence; its pairs still count.
         bars[: len(seg_start)][seg_end - seg_start < _MIN_WINDOW] = np.inf
+        if whole and f.length < _MIN_WINDOW:
+            # A whole prompt this short ("summarise this", "who are you?") is everyday chat far more
+            # often than an attack; the classifier cannot tell them apart, so only the rules judge it.
+            bars[-1] = np.inf
         norms = np.sqrt(np.maximum(n_sum[ends] - n_sum[starts], 1.0))
         logits = self.bias - bars + (c_sum[ends] - c_sum[starts]) / norms
         if f.where is not None:  # back from visible characters to the text

@@ -80,6 +80,19 @@ def test_email_full_width_offsets_point_into_the_original() -> None:
         ("+44 (0)20 7946 0958", "+44 (0)20 7946 0958"),
         ("Tel: 020 7946 0958", "020 7946 0958"),
         ("phone: 4155552671", "4155552671"),
+        # National numbers of other countries, written without "+".
+        ("mobile: 9472 7916", "9472 7916"),
+        ("Tel. 06-8/788 0573", "06-8/788 0573"),
+        ("phone 078 8098 1119", "078 8098 1119"),
+        ("078 8098 1119", "078 8098 1119"),
+        ("Ring me back: (02) 9514 5475", "(02) 9514 5475"),
+        ("☎ (0498)-263891", "(0498)-263891"),
+        ("Reach me on 0412 345 678 (mobile)", "0412 345 678"),
+        ("(+358) 40 1234567", "(+358) 40 1234567"),
+        ("TEL 881 512 964", "881 512 964"),
+        ("Phone number: 882 553 701", "882 553 701"),
+        ("電話番号 06 01 92 40", "06 01 92 40"),
+        ("Phone:\n98770742", "98770742"),
     ],
 )
 def test_phone_positive(text: str, expected: str) -> None:
@@ -104,6 +117,18 @@ def test_phone_positive(text: str, expected: str) -> None:
         "時刻 12:34:56",
         "1234567",
         "3.14159265",
+        # Dates with times, IBAN tails, postal codes, bank accounts and labelled numbers near a phone word.
+        "[2022-10-02 14:45] お客様より",
+        "[24.03.2021 20:26] note added",
+        "Transfer to IBAN NL21 ABNA 0384 9006 44 by Friday.",
+        "電話で確認しました。\n振込先はゆうちょ銀行 16100-65465841 です。",
+        "Call the office about order 73-2455-6184.",
+        "Phone bill: € 1 234 567",
+        "We sold 0 123 456 units",
+        "Contact us about SKU 0123 4567 89",
+        "Call me, I paid 1,234,567 yen",
+        "Reference 660-2234500, ticket 660-2234500",
+        "Mobile plans from 2024 onwards cost 19990 yen",
     ],
 )
 def test_phone_negative(text: str) -> None:
@@ -120,6 +145,21 @@ def test_phone_bare_digits_score_by_context() -> None:
     bare = PhoneDetector().detect(Text("09012345678"))
     cued = PhoneDetector().detect(Text("電話 09012345678"))
     assert bare and cued and bare[0].score < cued[0].score
+
+
+def test_phone_numbers_of_unknown_countries_score_lower() -> None:
+    assessed = PhoneDetector().detect(Text("mobile: 9472 7916"))
+    assert [round(f.score, 2) for f in assessed] == [0.65]
+    bare = PhoneDetector().detect(Text("078 8098 1119"))
+    assert [round(f.score, 2) for f in bare] == [0.6]
+
+
+def test_phone_word_on_an_earlier_line_is_not_a_cue() -> None:
+    # Seven digits in the shape of a Japanese postal code: a phone only with a phone word on its line.
+    assert spans(PhoneDetector(), "電話 123-4567") == ["123-4567"]
+    assert spans(PhoneDetector(), "電話します。\n受付 123-4567") == []
+    text = "電話は050-3894-3584だよ\n【お届け先】〒221-1032"
+    assert spans(PhoneDetector(), text) == ["050-3894-3584"]
 
 
 def test_phone_regions_are_configurable() -> None:

@@ -7,7 +7,8 @@ import pytest
 from sekisho.guardrails.detectors.en_person import EnglishPersonDetector
 from sekisho.guardrails.text import Text
 
-DETECTOR = EnglishPersonDetector()
+# The hand-written rules (model=False); the tagger that is the default has its own tests in test_en_ner.py.
+DETECTOR = EnglishPersonDetector(model=False)
 
 
 def spans(text: str, threshold: float = 0.5) -> list[str]:
@@ -82,7 +83,8 @@ def test_person_titles_and_cues_raise_the_score() -> None:
 
 
 def test_person_single_name_score_is_configurable() -> None:
-    found = EnglishPersonDetector(single_name_score=0.4).detect(Text("I spoke with Maria yesterday."))
+    rules = EnglishPersonDetector(single_name_score=0.4, model=False)
+    found = rules.detect(Text("I spoke with Maria yesterday."))
     assert [f.score for f in found] == [0.4]
 
 

@@ -166,6 +166,14 @@ class Pipeline:
             log.warning("stream %s interrupted: %s", call.request_id, exc)
             outcome = "failed"
             call.status_code, call.error_code = 502, "stream_interrupted"
+            if guards is not None:
+                # What the model said before the break still reaches the client, once it has been checked.
+                try:
+                    tail = await guards.finish()
+                except OutputBlocked:
+                    tail = None
+                if tail is not None:
+                    yield b"data: " + tail + b"\n\n"
             error = GatewayError(
                 502,
                 f"The upstream stream broke before the answer was complete: {exc}",

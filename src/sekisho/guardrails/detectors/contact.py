@@ -90,9 +90,9 @@ _DASH = r"\-‐‑‒–—−ー"
 _PHONE = re.compile(
     r"(?=[+(0-9])(?<![0-9A-Za-z_+.@/#" + _DASH + r"])"
     r"(?:\+[ ]?)?"
-    r"(?:\([+]?[0-9]{1,5}\)[ ]?)?"
+    r"(?:\([+]?[0-9]{1,5}\)[ ]?(?:[" + _DASH + r"/][ ]?)?)?"
     r"[0-9]+"
-    r"(?:(?:[ ]?[" + _DASH + r".][ ]?|[ ]|[ ]?\([0-9]{1,5}\)[ ]?)[0-9]+)*"
+    r"(?:(?:[ ]?[" + _DASH + r"./][ ]?|[ ]|[ ]?\([0-9]{1,5}\)[ ]?)[0-9]+)*"
     r"(?:[ ]?(?:ext\.?|extension|x|#|内線)[ ]?[0-9]{1,6})?"
     r"(?![0-9A-Za-z_@]|[.][0-9]|[" + _DASH + r"][0-9])",
     re.IGNORECASE,
@@ -103,18 +103,46 @@ _LAST_GROUP_SINGLE = re.compile(r"[^0-9][0-9]$")
 _ISBN = re.compile(r"isbn[ :-]*(?:1[03])?[ :-]*$", re.IGNORECASE)
 # Shapes that are something else even when libphonenumber accepts the digits.
 _DATE = re.compile(r"(?:\d{4}[-./ ]\d{1,2}[-./ ]\d{1,2}|\d{1,2}[-./ ]\d{1,2}[-./ ]\d{2,4})")
+# Thousands groups ("1 234 567", "12.345.678"): an amount, not a number to dial.
+_AMOUNT = re.compile(r"\d{1,3}(?:([ .,])\d{3})(?:\1\d{3})*")
 _DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _CARD_GROUPS = re.compile(r"\d{4}([ -])\d{4}\1\d{4}\1\d{1,4}")
 _CONTEXT = re.compile(
-    r"(?:phone|tel|telephone|mobile|cell|call|fax|contact|whatsapp|sms|text me|reach|dial|"
-    r"電話|携帯|連絡|tel|ファックス|ファクス|fax|問い合わせ|問合せ)",
+    r"(?:phone|tel|telephone|mobile|mob|cell|call|fax|contact|whatsapp|sms|text me|text|reach|dial|ring|"
+    r"☎|📞|📱|電話|携帯|連絡|ファックス|ファクス|問い合わせ|問合せ)",
+    re.IGNORECASE,
+)
+# A phone word right after the number: "0412 345 678 (mobile)".
+_CUE_AFTER = re.compile(
+    r"[ ]*(?:[(\[]?(?:mobile|cell|home|work|office|fax|tel|phone|landline)\b"
+    r"|is my (?:number|phone|mobile|cell))",
     re.IGNORECASE,
 )
 _NEGATIVE = re.compile(
-    r"(?:\b(?:order|invoice|tracking|account|acct|ref|reference|serial|isbn|id|no|number|code)|#|"
-    r"注文|請求|伝票|口座|番号|品番|型番|会員)[ :.#]*$",
+    r"(?:\b(?:order|invoice|tracking|account|acct|ref|reference|serial|isbn|id|no|number|code|ticket|"
+    r"receipt|transaction|policy|case|sku|part|model|customer|member|version|iban|bic|swift|routing|"
+    r"sort code|bank|"
+    r"zip|zip code|postal code|postcode|post code)|#|〒|"
+    r"注文|請求|伝票|口座|番号|品番|型番|会員|銀行|振込先|郵便)[ :.#]*$",
     re.IGNORECASE,
 )
+# "Phone number: ..." and "Tel. No. ...": the label after a phone word is the phone's own.
+_PHONE_LABEL = re.compile(
+    r"(?:phone|tel|telephone|mobile|cell|fax|contact|電話|携帯|連絡先?)\.?[ ]*"
+    r"(?:no\.?|number|#|番号)[ :.#]*$",
+    re.IGNORECASE,
+)
+# A date or time at the start ("2022-10-02 14" before ":45") and the tail of an IBAN ("NL21 ABNA 0384 ...").
+_DATE_PREFIX = re.compile(r"(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{4})(?:[ T]|$)")
+_TRUNK = re.compile(r"\(?0[0-9]")
+_TIME_AFTER = re.compile(r"[:：]\d\d")
+_IBAN_BEFORE = re.compile(r"\b[A-Z]{2}[0-9]{2}[ ]?(?:[A-Z0-9]{4}[ ]?){1,7}$")
+# Regions tried for a national number (trunk 0) that is neither Japanese nor North American: with a
+# phone word near it, or without one when it is written in groups ("078 8098 1119").
+_WIDE_REGIONS = (
+    "GB DE FR IT NL AU IN CN KR ES PT BE AT CH IE NZ BR MX PL SE NO DK FI CZ SK HU RO HR SI TR ID RU ZA "
+    "AR PH TH VN MY"
+).split()
 # The North American shape, 3-3-4 with separators or "(3) 3-4": a phone number in English text even
 # when the area code is unassigned or fictional (555), so it is kept at a lower score.
 _NANP_SHAPE = re.compile(r"(?:\+?1[ .-]?|001[ .-]?)?(?:\(\d{3}\)[ ]?|\d{3}[ .-])\d{3}[ .-]\d{4}")
@@ -137,7 +165,7 @@ class PhoneDetector:
         self,
         *,
         regions: tuple[str, ...] = ("JP", "US"),
-        cue_regions: tuple[str, ...] = ("GB", "DE", "FR", "IT", "NL", "AU", "IN", "CN", "KR"),
+        cue_regions: tuple[str, ...] = tuple(_WIDE_REGIONS),
         score: float = 0.85,
     ) -> None:
         self.regions = tuple(r.upper() for r in regions)
@@ -169,27 +197,42 @@ class PhoneDetector:
             return 0.0
         if _LAST_GROUP_SINGLE.search(body):
             return 0.0  # ISBN-10 (0-306-40615-2) and similar codes end in a check digit group
-        before = norm[max(0, start - 40) : start]
-        cue = _CONTEXT.search(before) is not None
+        end = start + len(raw)
+        if _DATE_PREFIX.match(body) or _TIME_AFTER.match(norm, end):
+            return 0.0  # "2022-10-02 14:45", "24.03.2021 20:26"
+        before = _line_before(norm, start)
+        if _ISBN.search(before) or _IBAN_BEFORE.search(before):
+            return 0.0
+        cue = _CONTEXT.search(before) is not None or _CUE_AFTER.match(norm, end) is not None
+        # A label such as "Order", "Invoice no." right before the number names something else.
+        negative = _NEGATIVE.search(before) is not None and _PHONE_LABEL.search(before) is None
         plain = body.isdigit()
-        if _ISBN.search(before):
+        if negative:
             return 0.0
         if not self._valid(body, digits, cue):
             # Formatted like a phone number but not in an assigned range: still one in practice.
             if not plain and (_NANP_SHAPE.fullmatch(body) or (body.startswith("+") and _possible(body))):
                 return 0.75 if cue else 0.6
+            if cue and not _amount(norm, start, body):
+                # A national number of a country not tried ("9472 7916" after "mobile"); seven digits
+                # are also a Japanese postal code's shape, hence the lower score.
+                return 0.65 if len(digits) >= 8 else 0.6
+            if not plain and _TRUNK.match(body) and self._valid_wide(body):
+                return 0.6  # "078 8098 1119": grouped, trunk 0, valid in some region
             return 0.0
         if plain:
-            # A bare run of digits is a phone number with a cue, a moderate guess without one, and an
-            # order or account number after such a label.
-            if cue:
-                return 0.9
-            return 0.0 if _NEGATIVE.search(before) else 0.55
+            # A bare run of digits is a phone number with a cue, and a moderate guess without one.
+            return 0.9 if cue else 0.55
         return min(1.0, self.score + 0.1) if cue else self.score
+
+    def _valid_wide(self, body: str) -> bool:
+        return any(_is_valid(body, r) for r in self.cue_regions)
 
     def _valid(self, body: str, digits: str, cue: bool) -> bool:
         if body.startswith("+"):
             return _is_valid(body, None)
+        if body.startswith("(+"):
+            return _is_valid(body.replace("(", "", 1).replace(")", "", 1), None)  # "(+358) 901370387"
         if digits.startswith("00"):
             # "00" (and "001" in Faker-style US data) is the international prefix in most countries.
             return _is_valid("+" + digits[2:], None)
@@ -206,9 +249,30 @@ class PhoneDetector:
                     return True
             others = [r for r in self.regions if r not in ("JP", "US")]
         if cue and digits.startswith("0"):
-            # Every region in cue_regions writes national numbers with a trunk 0: try them only then.
+            # Tried for a trunk 0 only: other national shapes after a phone word get the cue score.
             others += self.cue_regions
         return any(_is_valid(body, r) for r in others)
+
+
+def _line_before(norm: str, start: int) -> str:
+    """Up to 40 characters before ``start`` on its line (or the line above, when the number opens a
+    line: "Phone:\n0412 345 678"), so a phone word in an earlier sentence does not count."""
+    before = norm[max(0, start - 40) : start]
+    cut = before.rfind("\n")
+    if cut == -1:
+        return before
+    if before[cut + 1 :].strip():
+        return before[cut + 1 :]
+    return before[before.rfind("\n", 0, cut) + 1 :]
+
+
+def _amount(norm: str, start: int, body: str) -> bool:
+    """Thousands groups ("1,234,567", "12.345.678", "€ 1 234 567"); 3-3-3 with spaces alone is also a
+    common way to write a phone number, so it is an amount only after a currency sign."""
+    m = _AMOUNT.fullmatch(body)
+    if m is None:
+        return False
+    return m.group(1) != " " or norm[max(0, start - 2) : start].strip()[-1:] in ("$", "€", "£", "¥", "₩")
 
 
 @lru_cache(maxsize=4096)

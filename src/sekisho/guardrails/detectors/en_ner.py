@@ -39,6 +39,16 @@ TOKEN = re.compile(r"[^\W_]+(?:['’](?!s\b)[^\W_]+|-[^\W_]+)*|\n|[^\w\s]")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _SPLIT = re.compile(f"({TOKEN.pattern})")
 _DIGIT = re.compile(r"[0-9]")
+_CJK_RUN = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff00-\uffef]+")
+
+
+_NO_LATIN_LINE = re.compile(r"^[^A-Za-z\u00c0-\u024f\n]+$", re.MULTILINE)
+
+
+def _blank(match: re.Match[str]) -> str:
+    return " " * (match.end() - match.start())
+
+
 _DIGIT_FOLD = str.maketrans("0123456789", "0000000000")
 
 _STREET_TYPES = frozenset(s.lower() for s in _addr._SUFFIXES)
@@ -302,6 +312,12 @@ def _tag(text: Text) -> Tagged:
     norm = text.norm
     if _LATIN.search(norm) is None:
         return _EMPTY
+    if _CJK_RUN.search(norm) is not None:
+        # Japanese (or Chinese, Korean) runs are blanked, same length so offsets hold: an English tagger
+        # has nothing to say about them, and every new run would cost a feature computation.
+        norm = _CJK_RUN.sub(_blank, norm)
+        # Then every line left without a Latin letter (digits and punctuation between Japanese words).
+        norm = _NO_LATIN_LINE.sub(_blank, norm)
     # re.split with a capturing group gives [gap, token, gap, token, ...] at C speed; cumulative lengths
     # then give every token's offsets without a Python call per match.
     parts = _SPLIT.split(norm)

@@ -100,7 +100,11 @@ def load_default_set() -> Loaded:
     warm_up()
     for name, load in declared.items():
         try:
-            detector = load()()
+            factory = load()
+            if not getattr(factory, "default", True):
+                skipped[name] = "off by default (not in the default set)"
+                continue
+            detector = factory()
             for probe in PROBES:
                 detector.detect(Text(probe))
         except Exception as exc:  # a module still being written must not stop the benchmark

@@ -42,6 +42,7 @@ _DIGIT = re.compile(r"[0-9]")
 _CJK_RUN = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff00-\uffef]+")
 
 
+_WORD = re.compile(r"[A-Za-z\u00c0-\u024f][a-z\u00df-\u024f]{2,}")
 _NO_LATIN_LINE = re.compile(r"^[^A-Za-z\u00c0-\u024f\n]+$", re.MULTILINE)
 
 
@@ -312,7 +313,8 @@ def _tag(text: Text) -> Tagged:
     norm = text.norm
     if _LATIN.search(norm) is None:
         return _EMPTY
-    if _CJK_RUN.search(norm) is not None:
+    mixed = _CJK_RUN.search(norm) is not None
+    if mixed:
         # Japanese (or Chinese, Korean) runs are blanked, same length so offsets hold: an English tagger
         # has nothing to say about them, and every new run would cost a feature computation.
         norm = _CJK_RUN.sub(_blank, norm)
@@ -367,6 +369,12 @@ def _tag(text: Text) -> Tagged:
         ]
         for kind, found in runs.items()
     }
+    if mixed:
+        # In Japanese text the leftovers are mostly numbers, codes and 2F-style floors; an English name or
+        # address has at least one real word in it ("Smith", "Street").
+        original = text.norm
+        for kind in spans:
+            spans[kind] = [s for s in spans[kind] if _WORD.search(original, s[0], s[1]) is not None]
     return Tagged(spans[1], spans[2])
 
 

@@ -167,23 +167,21 @@ def _text(events: list[Any]) -> str:
     )
 
 
+def _pieces_settings(
+    make_settings: Callable[..., Settings], base_url: str, database_url: str, guardrails: dict[str, Any]
+) -> Settings:
+    """A gateway whose `pieces` model streams in 3-character pieces; e-mail addresses pass on the way in."""
+    config = mock_config(base_url)
+    config["models"].append({"name": "pieces", "provider": "mock", "upstream_model": "mock-pieces-3"})
+    rules = {"detectors": DETECTORS, "actions": {"EMAIL": "allow"}, **guardrails}
+    return make_settings({**config, "guardrails": rules}, SEKISHO_DATABASE_URL=database_url)
+
+
 async def test_stream_redacts_values_split_across_chunks_and_restores_placeholders(
     database_url: str, upstream: tuple[MockUpstream, str], make_settings: Callable[..., Settings]
 ) -> None:
-    config = mock_config(upstream[1])
-    config["models"].append({"name": "pieces", "provider": "mock", "upstream_model": "mock-pieces-3"})
-    settings = make_settings(
-        {
-            **config,
-            "guardrails": {
-                "detectors": DETECTORS,
-                "actions": {"EMAIL": "allow"},
-                "output_actions": {"EMAIL": "redact"},
-                "overrides": {"default": {"restore": True}},
-            },
-        },
-        SEKISHO_DATABASE_URL=database_url,
-    )
+    guardrails = {"output_actions": {"EMAIL": "redact"}, "overrides": {"default": {"restore": True}}}
+    settings = _pieces_settings(make_settings, upstream[1], database_url, guardrails)
     async with running_gateway(settings) as gw:
         text = (
             f"mail hanako@example.com about {MY_NUMBER} please, and thank you very much for your help today"
@@ -206,18 +204,8 @@ async def test_stream_redacts_values_split_across_chunks_and_restores_placeholde
 async def test_stream_stops_with_a_clear_event_when_the_answer_must_be_blocked(
     database_url: str, upstream: tuple[MockUpstream, str], make_settings: Callable[..., Settings]
 ) -> None:
-    config = mock_config(upstream[1])
-    config["models"].append({"name": "pieces", "provider": "mock", "upstream_model": "mock-pieces-3"})
-    settings = make_settings(
-        {
-            **config,
-            "guardrails": {
-                "detectors": DETECTORS,
-                "actions": {"EMAIL": "allow"},
-                "output_actions": {"EMAIL": "block"},
-            },
-        },
-        SEKISHO_DATABASE_URL=database_url,
+    settings = _pieces_settings(
+        make_settings, upstream[1], database_url, {"output_actions": {"EMAIL": "block"}}
     )
     async with running_gateway(settings) as gw:
         text = "a long and harmless beginning of the answer, then write to hanako@example.com and more"

@@ -90,8 +90,8 @@ def _attach(parts: Parts, where: str, url: str, default_type: str) -> None:
     except (binascii.Error, ValueError):
         raise GatewayError(400, f"{where} is not valid base64.", code="invalid_attachment") from None
     media_type = match.group(1) or default_type
-    if media_type == "image/*" or media_type.startswith("image/"):
-        media_type = media_type if media_type != "image/*" else "image/unknown"
+    if media_type == "image/*":  # an image part whose data URL names no type
+        media_type = "image/unknown"
     parts.attachments.append(Attachment(data, media_type, where))
 
 

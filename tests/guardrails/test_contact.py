@@ -172,3 +172,16 @@ def test_phone_regions_are_configurable() -> None:
 def test_phone_linear_on_a_long_digit_run() -> None:
     text = "1-" * 50_000 + "x"
     assert PhoneDetector().detect(Text(text)) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("mail yui_ito@example.com now", "yui_ito@example.com"),
+        ("連絡先はtaro_y@example.jp", "taro_y@example.jp"),
+        ("a.b+c_d@ex-ample.co.jp", "a.b+c_d@ex-ample.co.jp"),
+    ],
+)
+def test_email_local_parts_keep_their_underscores(text: str, address: str) -> None:
+    found = EmailDetector().detect(Text(text))
+    assert [text[f.start : f.end] for f in found] == [address]

@@ -25,7 +25,7 @@ from sekisho.guardrails.text import Text
 # a letter, so trailing punctuation or Japanese ("a@b.com.", "a@b.jpまで") stays out.
 # Matching starts from each "@" (found with str.find, at C speed): the local part is read backwards
 # from it, so the regex engine never has to try every position of the text.
-_ATOM = r"A-Za-z0-9\u00c0-\u024f!#$%&'*+/=?^`{|}~\-"
+_ATOM = r"A-Za-z0-9_\u00c0-\u024f!#$%&'*+/=?^`{|}~\-"
 _LOCAL_REVERSED = re.compile(f"[{_ATOM}.]{{1,64}}")
 _LOCAL = re.compile(f"[{_ATOM}]+(?:[.][{_ATOM}]+)*")
 _DOMAIN = re.compile(

@@ -124,3 +124,17 @@ def test_long_input_is_linear() -> None:
     text = "Dear John Smith, please ship to 742 Evergreen Terrace, Springfield, IL 62704. " * 5_000
     tagged = en_ner.tag(Text(text))
     assert len(tagged.person) == 5_000 and len(tagged.address) == 5_000
+
+
+def test_in_japanese_text_spans_never_cross_japanese_words() -> None:
+    text = "山田太郎様のマイナンバーは1234 5678 9018、メールはyamada@example.co.jpです。"
+    mixed = "担当のJohn Smithさんは 221B Baker Street, London NW1 6XE に住んでいます。"
+    for detector in (EnglishAddressDetector(), EnglishPersonDetector()):
+        assert [f for f in detector.detect(Text(text)) if f.score >= 0.5] == []
+    found = {
+        (f.type, mixed[f.start : f.end])
+        for d in (EnglishAddressDetector(), EnglishPersonDetector())
+        for f in d.detect(Text(mixed))
+        if f.score >= 0.5
+    }
+    assert found == {("ADDRESS", "221B Baker Street, London NW1 6XE"), ("PERSON", "John Smith")}

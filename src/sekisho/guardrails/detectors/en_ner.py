@@ -371,10 +371,15 @@ def _tag(text: Text) -> Tagged:
     }
     if mixed:
         # In Japanese text the leftovers are mostly numbers, codes and 2F-style floors; an English name or
-        # address has at least one real word in it ("Smith", "Street").
+        # address has at least one real word in it ("Smith", "Street") and never spans a blanked Japanese run.
         original = text.norm
         for kind in spans:
-            spans[kind] = [s for s in spans[kind] if _WORD.search(original, s[0], s[1]) is not None]
+            spans[kind] = [
+                s
+                for s in spans[kind]
+                if _WORD.search(original, s[0], s[1]) is not None
+                and _CJK_RUN.search(original, s[0], s[1]) is None
+            ]
     return Tagged(spans[1], spans[2])
 
 

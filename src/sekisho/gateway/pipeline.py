@@ -33,6 +33,7 @@ from sekisho.settings import ModelSettings
 
 log = logging.getLogger("sekisho.gateway")
 _NULL_USAGE = re.compile(rb'"usage"\s*:\s*null')
+_FINISHED = re.compile(rb'"finish_reason"\s*:\s*"')
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +216,7 @@ class _Guards:
 
     async def filter(self, payload: bytes, pieces: list[str]) -> bytes | None:
         """The chunk with its text replaced by what may be shown now."""
-        if b'"content"' not in payload and b'"finish_reason":"' not in payload.replace(b" ", b""):
+        if b'"content"' not in payload and not _FINISHED.search(payload):
             return payload
         try:
             data = orjson.loads(payload)

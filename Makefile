@@ -10,7 +10,7 @@ export UV_LINK_MODE := copy
 # This environment sets PYTHONDONTWRITEBYTECODE, so compile at install time or every start pays for it.
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: run test venv lint bench bench-detectors clean
+.PHONY: run test venv lint bench bench-detectors bench-policy clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ bench: venv
 # Detector quality and speed beside Presidio (builds benchmarks/.venv-presidio from PyPI once).
 bench-detectors: venv
 	$(VENV)/bin/python benchmarks/detectors/run.py $(ARGS)
+
+# Usage-policy routing, crisis detection (and with ARGS=--byo the bring-your-own-policy classifier).
+bench-policy: venv
+	$(VENV)/bin/python benchmarks/policy/run.py $(ARGS)
 
 clean:
 	rm -rf $(VENV)

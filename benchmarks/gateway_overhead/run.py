@@ -383,8 +383,8 @@ def start_services(run: Run, work: Path, litellm_bin: Path | None) -> None:
     run.targets["direct"] = Target("direct", mock_port, UPSTREAM_MODEL, f"Bearer {UPSTREAM_KEY}", mock)
     upstream = f"http://{HOST}:{mock_port}/v1"
 
-    # Sekisho twice, each on a fresh SQLite database with one worker: with guardrails off (the spine,
-    # like-for-like with LiteLLM, which runs none) and with the default guardrails (as shipped).
+    # Sekisho twice, each on a fresh SQLite database with one worker: with every check off (the spine,
+    # like-for-like with LiteLLM, which runs none) and as shipped (guardrails, crisis check, policy).
     for name, guardrails in (("sekisho", False), ("sekisho-guarded", True)):
         if name == "sekisho-guarded" and not run.settings.guarded:
             continue
@@ -442,7 +442,13 @@ def start_sekisho(
         "models:\n"
         f"  - {{name: {PUBLIC_MODEL}, provider: mock, upstream_model: {UPSTREAM_MODEL},"
         " input_cost_per_1m: 0.15, output_cost_per_1m: 0.60}\n"
-        + ("" if guardrails else "guardrails: {enabled: false}\n")
+        # The bare spine runs no checks, like LiteLLM; "guarded" is Sekisho as shipped: guardrails,
+        # the crisis check and the usage policy with its offline classifier.
+        + (
+            ""
+            if guardrails
+            else "guardrails: {enabled: false}\npolicy: {enabled: false}\ncrisis: {enabled: false}\n"
+        )
     )
     env = service_env(SEKISHO_DATA_DIR=str(data_dir))
     key = run_checked(

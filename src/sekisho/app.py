@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+import orjson
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, select, text
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -19,16 +21,38 @@ from starlette.types import Receive, Scope, Send
 
 from sekisho import __version__
 from sekisho.admin import AdminServices, admin_router
-from sekisho.core import build_core
+from sekisho.core import Core, build_core
+from sekisho.enforcement import Enforcement
+from sekisho.enforcement.admin_routes import enforcement_admin_router
+from sekisho.enforcement.routes import enforcement_routes
 from sekisho.gateway import Pipeline, Stages, gateway_routes, stages
+from sekisho.gateway.call import Call
+from sekisho.gateway.crisis_gate import CrisisGate
+from sekisho.gateway.decide import Decide, PolicyParts, RecordViolation
 from sekisho.gateway.errors import GatewayError
 from sekisho.gateway.guard import GuardInput, GuardOutput
 from sekisho.gateway.guard_routes import guard_routes
+from sekisho.gateway.policy_routes import policy_routes
+from sekisho.gateway.review_gate import ReviewGate
+from sekisho.governance import Governance
 from sekisho.guardrails.engine import GuardrailEngine
-from sekisho.identity import GroupStore, KeyAuthenticator
+from sekisho.identity import GroupStore, KeyAuthenticator, Principal, TenancyStore
+from sekisho.policy.byo import ByoPolicyClassifier
+from sekisho.policy.evaluate import PolicyEvaluator
+from sekisho.policy.local import load_local_classifier
+from sekisho.policy.resolver import PolicyResolver
+from sekisho.policy.routes import policy_router
+from sekisho.policy.store import PolicyStore
+from sekisho.policy.verdict import Verdict
 from sekisho.providers import ChatResult, Provider, create_provider
 from sekisho.providers import Router as ModelRouter
+from sekisho.review.routes import review_router
+from sekisho.review.runner import ReviewRunner
+from sekisho.review.service import ReviewService
+from sekisho.review.store import Notify, ReviewItem, ReviewStore
 from sekisho.settings import ModelSettings, Settings
+from sekisho.store.tables import orgs
+from sekisho.webhooks import WebhookDispatcher, WebhookOutbox
 
 log = logging.getLogger("sekisho")
 
@@ -52,18 +76,42 @@ def build_app(settings: Settings, *, providers: dict[str, Provider] | None = Non
         if settings.guardrails.enabled
         else None
     )
+    caller = RouterCaller(router)
+    outbox = WebhookOutbox(core.engine, settings.webhooks)
+    webhooks = WebhookDispatcher(core.engine, settings.webhooks, outbox=outbox, audit=core.audit)
+    governance = build_governance(settings, core, caller, guardrails, outbox)
+    gate = ReviewGate(governance.reviews)
+    enforcement = Enforcement(
+        core.engine, core.audit, settings.enforcement, authenticator=authenticator, notifier=outbox
+    )
+    policy_parts = (
+        PolicyParts(governance.resolver, governance.evaluator, gate, violation_recorder(enforcement))
+        if settings.policy.enabled
+        else None
+    )
     pipeline = Pipeline(
         Stages(
             authenticate=stages.Authenticate(authenticator),
             authorize=stages.Authorize(router),
             admit=stages.Admit([], core.audit),
             guard_input=GuardInput(guardrails, core.audit),
-            decide=stages.Decide([]),
+            decide=Decide(
+                policy_parts,
+                crisis=CrisisGate(settings.crisis, governance.reviews.store)
+                if settings.crisis.enabled
+                else None,
+            ),
             router=router,
             guard_output=GuardOutput(guardrails),
             settle=stages.Settle(core.audit, core.writer),
         )
     )
+    runner = ReviewRunner(
+        governance.reviews,
+        ApprovedRequests(pipeline, core.tenancy, router).execute,
+        interval=settings.policy.review_poll_seconds,
+    )
+    governance.reviews.on_approved = runner.wake
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -74,9 +122,14 @@ def build_app(settings: Settings, *, providers: dict[str, Provider] | None = Non
             log.warning(
                 "marked %d requests interrupted by the previous run of %s", interrupted, settings.instance_id
             )
+        runner.start()
+        webhooks.start()
         try:
             yield
         finally:
+            await runner.aclose()
+            await webhooks.aclose()
+            outbox.close()
             for provider in providers.values():
                 await provider.aclose()
             await anyio.to_thread.run_sync(core.writer.close)
@@ -86,6 +139,8 @@ def build_app(settings: Settings, *, providers: dict[str, Provider] | None = Non
         routes=[
             *gateway_routes(pipeline, router, max_body_bytes=settings.max_body_bytes),
             *guard_routes(pipeline, max_body_bytes=settings.max_body_bytes),
+            *policy_routes(pipeline, governance, max_body_bytes=settings.max_body_bytes),
+            *enforcement_routes(enforcement, authenticator, max_body_bytes=settings.max_body_bytes),
         ]
     )
     app = SekishoApp(
@@ -102,10 +157,121 @@ def build_app(settings: Settings, *, providers: dict[str, Provider] | None = Non
         core.engine, core.tenancy, GroupStore(core.engine, core.audit), core.audit, authenticator
     )
     app.state.pipeline = pipeline
+    app.state.governance = governance
+    app.state.webhooks = webhooks
+    app.state.enforcement = enforcement
     app.include_router(admin_router())
+    app.include_router(policy_router())
+    app.include_router(review_router())
+    app.include_router(enforcement_admin_router(enforcement))
     _health_routes(app, core.engine, providers)
     _error_handlers(app)
     return app
+
+
+def build_governance(
+    settings: Settings,
+    core: Core,
+    caller: RouterCaller,
+    guardrails: GuardrailEngine | None,
+    outbox: WebhookOutbox | None = None,
+) -> Governance:
+    """Policy store, resolver and evaluator; the review store and service."""
+    policies = PolicyStore(core.engine, core.audit)
+    local = load_local_classifier() if settings.policy.local_classifier else None
+    judges: dict[str, ByoPolicyClassifier] = {}
+
+    def llm(model: str) -> ByoPolicyClassifier:
+        # One classifier per model, so its result cache and single-flight are shared by requests.
+        if model not in judges:
+            judges[model] = ByoPolicyClassifier(caller, model)
+        return judges[model]
+
+    return Governance(
+        policies=policies,
+        resolver=PolicyResolver(policies, ttl=settings.policy.cache_seconds),
+        evaluator=PolicyEvaluator(local, llm),
+        reviews=ReviewService(
+            ReviewStore(core.engine, core.audit, outbox_notifier(outbox) if outbox else None)
+        ),
+        guardrails=guardrails,
+    )
+
+
+def violation_recorder(enforcement: Enforcement) -> RecordViolation:
+    """Count a blocked request against its key and user; the message of an action it triggered."""
+
+    async def record(call: Call, verdict: Verdict) -> str | None:
+        p = call.who()[0]
+        org_id = p.org_id
+        if org_id is None:
+            return None
+        applied = await anyio.to_thread.run_sync(
+            lambda: enforcement.record_violation(
+                org_id=org_id,
+                project_id=p.project_id,
+                user_id=p.user_id,
+                key_id=p.key_id,
+                category=verdict.category,
+                rule_id=verdict.rule_id,
+                request_id=call.request_id,
+            )
+        )
+        return applied.message if applied is not None else None
+
+    return record
+
+
+def outbox_notifier(outbox: WebhookOutbox) -> Notify:
+    """Queue a webhook for a review event in the transaction that records it."""
+
+    def notify(conn: Connection, event_type: str, org_id: str, data: dict[str, Any]) -> None:
+        slug = conn.execute(select(orgs.c.slug).where(orgs.c.id == org_id)).scalar()
+        outbox.enqueue_in(conn, event_type, org_id, slug, data)
+
+    return notify
+
+
+class ApprovedRequests:
+    """Runs an approved review's request when its client is no longer waiting (the review runner's job)."""
+
+    def __init__(self, pipeline: Pipeline, tenancy: TenancyStore, router: ModelRouter) -> None:
+        self._pipeline = pipeline
+        self._tenancy = tenancy
+        self._router = router
+
+    async def execute(self, item: ReviewItem) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """(answer, None) or (None, OpenAI error object)."""
+        model = self._router.model(item.model)
+        if model is None:
+            return None, {
+                "message": f"the model {item.model!r} is no longer configured",
+                "code": "model_not_found",
+            }
+        org = await anyio.to_thread.run_sync(self._tenancy.get_org, item.org_id)
+        project = await anyio.to_thread.run_sync(self._tenancy.get_project, item.project_id, item.org_id)
+        call = Call(
+            request_id=f"req_{secrets.token_hex(12)}",
+            endpoint="chat.completions",
+            body=orjson.loads(item.request_body or "{}"),
+            principal=Principal(
+                org_id=item.org_id,
+                project_id=item.project_id,
+                user_id=item.requester_user_id,
+                key_id=item.requester_key_id,
+                key_prefix="review",
+                role="member",
+                org_slug=org.slug,
+                project_slug=project.slug,
+            ),
+            model=model,
+            review_id=item.id,
+        )
+        try:
+            result = await self._pipeline.resume(call)
+        except GatewayError as exc:
+            return None, exc.payload()["error"]
+        return result.data, None
 
 
 class RouterCaller:
@@ -114,12 +280,12 @@ class RouterCaller:
     def __init__(self, router: ModelRouter) -> None:
         self._router = router
 
-    async def complete(self, model: str, messages: list[dict[str, str]]) -> str:
+    async def complete(self, model: str, messages: list[dict[str, str]], *, max_tokens: int = 60) -> str:
         """The answer's text (empty when the model answered with none)."""
         settings = self._router.model(model)
         if settings is None:
             raise LookupError(f"unknown model {model!r}")
-        body = {"model": model, "messages": messages, "temperature": 0, "max_tokens": 60}
+        body = {"model": model, "messages": messages, "temperature": 0, "max_tokens": max_tokens}
 
         async def attempt(provider: Provider, candidate: ModelSettings) -> ChatResult:
             return await provider.chat(candidate, body)

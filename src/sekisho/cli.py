@@ -331,3 +331,111 @@ def guard_hash(files: tuple[Path, ...]) -> None:
 
     for line in hash_command(list(files)):
         click.echo(line)
+
+
+def _register_transparency() -> None:
+    from sekisho.enforcement.cli import transparency
+
+    main.add_command(transparency)
+
+
+_register_transparency()
+
+
+@main.group()
+def policy() -> None:
+    """Usage policy as code: test a policy file; save, list, diff and roll back stored versions."""
+
+
+@policy.command("test")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--prompt", "prompts", multiple=True, help="A prompt to evaluate (repeatable).")
+@click.option(
+    "--prompts",
+    "prompts_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file of prompts: one per line, or JSON Lines with text and expect.",
+)
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
+def policy_test(file: Path, prompts: tuple[str, ...], prompts_file: Path | None, as_json: bool) -> None:
+    """Run FILE's own tests and the given prompts offline; exit status 1 when an expectation fails."""
+    from sekisho.policy.cli import test_command
+
+    sys.exit(0 if test_command(file, list(prompts), prompts_file, as_json) else 1)
+
+
+def _policy_scope(core: Any, org: str, project: str | None) -> tuple[str, str | None]:
+    if org == "default":
+        core.tenancy.ensure_default_org()  # created at first start; the CLI may come first
+    org_row = _friendly(lambda: core.tenancy.get_org(org))
+    project_id = _friendly(lambda: core.tenancy.get_project(project, org_row.id).id) if project else None
+    return org_row.id, project_id
+
+
+scope_options = [
+    click.option("--org", default="default", show_default=True, help="Organisation slug."),
+    click.option("--project", help="Project slug (default: the organisation's own policy)."),
+]
+
+
+def _scoped(fn: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(scope_options):
+        fn = option(fn)
+    return config_option(fn)
+
+
+@policy.command("save")
+@_scoped
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--comment", help="Why this version (kept in the history).")
+def policy_save(config: str | None, org: str, project: str | None, file: Path, comment: str | None) -> None:
+    """Validate FILE and store it as the newest version."""
+    from sekisho.policy.cli import read_policy
+    from sekisho.policy.store import PolicyStore
+
+    source, _document = read_policy(file)
+    core = _core(config)
+    org_id, project_id = _policy_scope(core, org, project)
+    store = PolicyStore(core.engine, core.audit)
+    version = _friendly(lambda: store.save(org_id, project_id, source, author="cli", comment=comment))
+    click.echo(f"saved version {version.version} ({version.sha256[:12]})")
+
+
+@policy.command("history")
+@_scoped
+def policy_history(config: str | None, org: str, project: str | None) -> None:
+    """List stored versions, newest first."""
+    from sekisho.policy.store import PolicyStore
+
+    core = _core(config)
+    org_id, project_id = _policy_scope(core, org, project)
+    for v in PolicyStore(core.engine, core.audit).history(org_id, project_id):
+        click.echo(f"{v.version:>4}  {v.created_at:%Y-%m-%d %H:%M}  {v.author:30}  {v.comment or ''}")
+
+
+@policy.command("diff")
+@_scoped
+@click.argument("old", type=int)
+@click.argument("new", type=int)
+def policy_diff(config: str | None, org: str, project: str | None, old: int, new: int) -> None:
+    """Show what changed from version OLD to version NEW."""
+    from sekisho.policy.store import PolicyStore
+
+    core = _core(config)
+    org_id, project_id = _policy_scope(core, org, project)
+    store = PolicyStore(core.engine, core.audit)
+    click.echo(_friendly(lambda: store.diff(org_id, project_id, old, new)), nl=False)
+
+
+@policy.command("rollback")
+@_scoped
+@click.argument("version", type=int)
+def policy_rollback(config: str | None, org: str, project: str | None, version: int) -> None:
+    """Save VERSION's document again as the newest version."""
+    from sekisho.policy.store import PolicyStore
+
+    core = _core(config)
+    org_id, project_id = _policy_scope(core, org, project)
+    store = PolicyStore(core.engine, core.audit)
+    saved = _friendly(lambda: store.rollback(org_id, project_id, version, author="cli"))
+    click.echo(f"saved version {saved.version} (a copy of version {version})")

@@ -15,7 +15,10 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from sekisho.crisis.settings import CrisisSettings
+from sekisho.enforcement.settings import EnforcementSettings
 from sekisho.guardrails.config import GuardrailSettings
+from sekisho.webhooks.settings import WebhookSettings, check_endpoints
 
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "sekisho"
 
@@ -88,6 +91,23 @@ class AuditSettings(_Strict):
     batch_max: int = Field(256, ge=1, description="Most records written in one transaction (group commit).")
 
 
+class PolicyServerSettings(_Strict):
+    """Usage policy and human review (policy documents themselves live in the database)."""
+
+    enabled: bool = Field(True, description="Apply usage policy in the decide stage and serve its API.")
+    local_classifier: bool = Field(
+        True, description="Load the built-in offline classifier (Japanese and English, about 60 MB)."
+    )
+    cache_seconds: float = Field(
+        2.0,
+        ge=0,
+        description="How long a replica keeps a compiled policy; a save elsewhere waits at most this.",
+    )
+    review_poll_seconds: float = Field(
+        2.0, gt=0, description="How often the review runner looks for expired and approved reviews."
+    )
+
+
 class Settings(_Strict):
     """Everything Sekisho reads at start-up."""
 
@@ -119,6 +139,13 @@ class Settings(_Strict):
     models: list[ModelSettings] = Field(default_factory=list, description="Models offered to clients.")
     audit: AuditSettings = Field(default_factory=AuditSettings)
     guardrails: GuardrailSettings = Field(default_factory=GuardrailSettings)
+    policy: PolicyServerSettings = Field(default_factory=PolicyServerSettings)
+    crisis: CrisisSettings = Field(default_factory=CrisisSettings)
+    enforcement: EnforcementSettings = Field(default_factory=EnforcementSettings)
+    webhooks: list[WebhookSettings] = Field(
+        default_factory=list,
+        description="Endpoints that receive signed event webhooks (review decisions, crisis escalations).",
+    )
 
     @model_validator(mode="after")
     def _check_references(self) -> Settings:
@@ -134,6 +161,7 @@ class Settings(_Strict):
             for fallback in model.fallbacks:
                 if fallback not in names:
                     raise ValueError(f"model {model.name!r} falls back to unknown model {fallback!r}")
+        check_endpoints(self.webhooks)
         judge = self.guardrails.llm_judge
         if judge is not None and judge.model not in names:
             raise ValueError(f"guardrails.llm_judge names unknown model {judge.model!r}")

@@ -9,7 +9,7 @@ import anyio
 from fastapi import Depends, Request
 
 from sekisho.admin.services import AdminServices
-from sekisho.gateway.errors import GatewayError, forbidden, unauthorized
+from sekisho.gateway.errors import GatewayError, forbidden
 from sekisho.identity import AuthError, Conflict, NotFound, Principal
 
 T = TypeVar("T")
@@ -28,7 +28,7 @@ async def principal_of(request: Request) -> Principal:
     try:
         return await services_of(request).authenticator.authenticate(request.headers.get("authorization"))
     except AuthError as exc:
-        raise unauthorized(str(exc), exc.code) from None
+        raise GatewayError(exc.status, str(exc), type=exc.type, code=exc.code) from None
 
 
 Caller = Annotated[Principal, Depends(principal_of)]
@@ -58,12 +58,17 @@ def found(fn: Callable[[], T]) -> T:
     """Run a lookup, turning NotFound into a 404 and Conflict into a 409."""
     try:
         return fn()
-    except NotFound as exc:
-        raise GatewayError(404, str(exc), code="not_found") from None
-    except Conflict as exc:
-        raise GatewayError(409, str(exc), code="conflict") from None
-    except ValueError as exc:
-        raise GatewayError(400, str(exc), code="invalid_value") from None
+    except (NotFound, ValueError) as exc:
+        raise http_error(exc) from None
+
+
+def http_error(exc: NotFound | ValueError) -> GatewayError:
+    """NotFound → 404, Conflict → 409, any other ValueError → 400."""
+    if isinstance(exc, NotFound):
+        return GatewayError(404, str(exc), code="not_found")
+    if isinstance(exc, Conflict):
+        return GatewayError(409, str(exc), code="conflict")
+    return GatewayError(400, str(exc), code="invalid_value")
 
 
 async def in_thread(fn: Callable[[], T]) -> T:

@@ -79,6 +79,11 @@ class KeyOut(BaseModel):
     expires_at: datetime | None
     revoked_at: datetime | None
     created_at: datetime
+    suspended_at: datetime | None = Field(
+        None, description="Set while an enforcement action suspends the key."
+    )
+    suspended_reason: str | None = None
+    review_all: bool = Field(False, description="Every request of the key is held for human review.")
 
 
 class CreatedKeyOut(KeyOut):

@@ -11,6 +11,7 @@ from sekisho.guardrails.engine import Located
 from sekisho.guardrails.redact import Pseudonymizer
 from sekisho.identity import Principal
 from sekisho.metering import Usage
+from sekisho.policy.verdict import Verdict
 from sekisho.providers import Attempt
 from sekisho.settings import ModelSettings
 
@@ -31,14 +32,6 @@ class Admitter(Protocol):
 
     async def admit(self, call: Call) -> Reservation:
         """Reserve what ``call`` may use at most."""
-        ...
-
-
-class Policy(Protocol):
-    """A usage policy: returns a decision for the call, or None to abstain."""
-
-    async def decide(self, call: Call) -> Decision | None:
-        """The decision for ``call``."""
         ...
 
 
@@ -68,6 +61,12 @@ class Call:
     usage: Usage | None = None
     status_code: int = 200
     error_code: str | None = None
+    # Usage policy and review: the verdict, guardrail types that asked for review, the review item.
+    verdict: Verdict | None = None
+    guard_review: tuple[str, ...] = ()
+    review_id: str | None = None
+    # An answer Sekisho gives itself instead of calling a model (the caring reply to a crisis).
+    canned: dict[str, Any] | None = None
     # Set when the client asked for no usage chunk in a stream but Sekisho asked upstream for one.
     hide_usage_chunk: bool = False
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import orjson
 from starlette.responses import Response
@@ -20,6 +21,7 @@ class GatewayError(Exception):
         code: str | None = None,
         param: str | None = None,
         headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -28,10 +30,20 @@ class GatewayError(Exception):
         self.code = code
         self.param = param
         self.headers = dict(headers or {})
+        # Fields beyond OpenAI's four (e.g. ``review_id``): clients that do not know them ignore them.
+        self.extra = dict(extra or {})
 
-    def payload(self) -> dict[str, dict[str, str | None]]:
+    def payload(self) -> dict[str, dict[str, Any]]:
         """The JSON body."""
-        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.type,
+                "param": self.param,
+                "code": self.code,
+                **self.extra,
+            }
+        }
 
     def response(self) -> Response:
         """The HTTP response."""

@@ -11,7 +11,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,14 +19,15 @@ from starlette.routing import Route
 from sekisho.gateway.call import Call
 from sekisho.gateway.errors import GatewayError, bad_request
 from sekisho.gateway.pipeline import Pipeline, parse_json_body
-from sekisho.gateway.routes import body_reader
+from sekisho.gateway.routes import body_reader, json_endpoint
 from sekisho.gateway.schemas import validate
 from sekisho.guardrails.base import ScanContext
 from sekisho.guardrails.engine import GuardrailEngine, ScanReport, Segment
 from sekisho.guardrails.redact import Pseudonymizer
 
-# OpenAI's moderation categories. Sekisho has no harm classifier yet: they are reported, honestly,
-# as not flagged with a score of 0, so OpenAI clients parse the answer; ours are added beside them.
+# OpenAI's moderation categories. Sekisho classifies self-harm (the crisis detector, SELF_HARM) and
+# no other harm yet: the rest are reported, honestly, as not flagged with a score of 0, so OpenAI
+# clients parse the answer; ours are added beside them.
 OPENAI_CATEGORIES = (
     "harassment",
     "harassment/threatening",
@@ -44,6 +44,8 @@ OPENAI_CATEGORIES = (
     "violence/graphic",
 )
 _FAMILY = {"SECRET": "secrets", "PROMPT_INJECTION": "prompt_injection", "BLOCKLIST": "blocklist"}
+# Our finding types that answer OpenAI's own categories.
+_OPENAI = {"SELF_HARM": ("self-harm", "self-harm/intent")}
 
 
 class ScanRequest(BaseModel):
@@ -69,25 +71,16 @@ def guard_routes(pipeline: Pipeline, *, max_body_bytes: int) -> list[Route]:
     def endpoint(
         handler: Callable[[Call, GuardrailEngine, dict[str, Any]], Awaitable[dict[str, Any]]],
     ) -> Callable[[Request], Awaitable[Response]]:
-        async def run(request: Request) -> Response:
-            call = Call(request_id=f"req_{secrets.token_hex(12)}", endpoint="chat.completions", body={})
-            headers = {"x-request-id": call.request_id}
-            try:
-                await pipeline.stages.authenticate(call, request.headers.get("authorization"))
-                engine = pipeline.stages.guard_input.engine
-                if engine is None:
-                    raise GatewayError(
-                        503, "Guardrails are disabled on this gateway.", type="api_error", code="disabled"
-                    )
-                body = parse_json_body(await body_reader(request, max_body_bytes)())
-                answer = await handler(call, engine, body)
-            except GatewayError as exc:
-                response = exc.response()
-                response.headers.update(headers)
-                return response
-            return Response(orjson.dumps(answer), media_type="application/json", headers=headers)
+        async def run(request: Request, call: Call) -> dict[str, Any]:
+            engine = pipeline.stages.guard_input.engine
+            if engine is None:
+                raise GatewayError(
+                    503, "Guardrails are disabled on this gateway.", type="api_error", code="disabled"
+                )
+            body = parse_json_body(await body_reader(request, max_body_bytes)())
+            return await handler(call, engine, body)
 
-        return run
+        return json_endpoint(pipeline, run)
 
     return [
         Route("/v1/guardrails/scan", endpoint(_scan), methods=["POST"]),
@@ -158,19 +151,22 @@ def _moderation_result(report: ScanReport, engine: GuardrailEngine) -> dict[str,
     for family in ("pii", "secrets", "prompt_injection", "blocklist", "hash_match"):
         categories[family] = False
         scores[family] = 0.0
-    for finding_type in sorted(engine.types):
+    for finding_type in sorted(engine.types - _OPENAI.keys()):
         key = f"{_family(finding_type)}/{finding_type.lower()}"
         if _family(finding_type) != finding_type.lower():
             categories[key] = False
             scores[key] = 0.0
+    harm = False
     for loc in report.located:
         family = _family(loc.finding.type)
-        for key in (family, f"{family}/{loc.finding.type.lower()}"):
+        keys = _OPENAI.get(loc.finding.type) or (family, f"{family}/{loc.finding.type.lower()}")
+        harm = harm or loc.finding.type in _OPENAI
+        for key in keys:
             if key in categories:
                 categories[key] = True
                 scores[key] = max(scores[key], round(loc.finding.score, 4))
     return {
-        "flagged": report.decision in ("block", "review"),
+        "flagged": harm or report.decision in ("block", "review"),
         "categories": categories,
         "category_scores": scores,
         "sekisho": {

@@ -14,10 +14,11 @@ from typing import Any
 import orjson
 
 from sekisho.gateway.call import Call
+from sekisho.gateway.decide import Decide
 from sekisho.gateway.errors import GatewayError, bad_request
 from sekisho.gateway.guard import GuardInput, GuardOutput
 from sekisho.gateway.schemas import ChatCompletionRequest, EmbeddingRequest, validate
-from sekisho.gateway.stages import Admit, Authenticate, Authorize, Decide, Settle, message_texts
+from sekisho.gateway.stages import Admit, Authenticate, Authorize, Settle, message_texts
 from sekisho.gateway.upstream_errors import upstream_error
 from sekisho.guardrails.stream import OutputBlocked, StreamGuard
 from sekisho.metering import Usage, estimate_tokens
@@ -74,19 +75,89 @@ class Pipeline:
         try:
             await s.guard_input(call)
             await s.decide(call)
-            if call.stream:
+            if call.canned is not None:
+                result = ChatResult(orjson.dumps(call.canned), call.canned)
+                if call.stream:
+                    return self._replay(call, call.canned)
+            elif call.stream:
                 return await self._open_stream(call)
-            result = await self._complete(call)
+            else:
+                result = await self._complete(call)
         except GatewayError as exc:
             call.status_code, call.error_code = exc.status, exc.code
             await s.settle(call, "failed")
+            await self._finish_review(call, None, exc.payload()["error"])
             raise
         except BaseException:
             call.status_code, call.error_code = 499, "client_disconnected"
             await s.settle(call, "cancelled")
             raise
         await s.settle(call, "completed")
+        await self._finish_review(call, result.data, None)
         return result
+
+    async def resume(self, call: Call) -> ChatResult:
+        """Run an approved review's request (no client waiting): admit → guard input → model → settle.
+
+        The decide stage is skipped — a person decided — but admission and input guardrails run
+        again, since budgets and a reviewer's edits are checked at the time the call is made.
+        """
+        s = self.stages
+        call.stream = False
+        await s.admit(call)
+        try:
+            await s.guard_input(call)
+            result = await self._complete(call)
+        except GatewayError as exc:
+            call.status_code, call.error_code = exc.status, exc.code
+            await s.settle(call, "failed")
+            raise
+        except BaseException:
+            call.status_code, call.error_code = 499, "cancelled"
+            await s.settle(call, "cancelled")
+            raise
+        await s.settle(call, "completed")
+        return result
+
+    async def _finish_review(
+        self, call: Call, answer: dict[str, Any] | None, error: dict[str, Any] | None
+    ) -> None:
+        gate = self.stages.decide.policy.reviews if self.stages.decide.policy else None
+        if call.review_id is not None and gate is not None:
+            await gate.finish(call, answer, error)
+
+    async def _replay(self, call: Call, answer: dict[str, Any]) -> AsyncIterator[bytes]:
+        """An answer Sekisho wrote itself, as the SSE stream the client asked for."""
+        try:
+            for choice in answer.get("choices") or []:
+                message = choice.get("message") or {}
+                chunk = {
+                    "id": answer.get("id"),
+                    "object": "chat.completion.chunk",
+                    "created": answer.get("created"),
+                    "model": answer.get("model"),
+                    "choices": [
+                        {
+                            "index": choice.get("index", 0),
+                            "delta": {"role": "assistant", "content": message.get("content", "")},
+                            "finish_reason": choice.get("finish_reason", "stop"),
+                        }
+                    ],
+                }
+                yield b"data: " + orjson.dumps(chunk) + b"\n\n"
+            options = call.body.get("stream_options") or {}
+            if options.get("include_usage"):
+                usage: dict[str, Any] = {
+                    "id": answer.get("id"),
+                    "object": "chat.completion.chunk",
+                    "choices": [],
+                    "model": answer.get("model"),
+                    "usage": answer.get("usage"),
+                }
+                yield b"data: " + orjson.dumps(usage) + b"\n\n"
+            yield b"data: [DONE]\n\n"
+        finally:
+            await self.stages.settle(call, "completed")
 
     async def _complete(self, call: Call) -> ChatResult:
         s = self.stages
@@ -193,6 +264,10 @@ class Pipeline:
                 completion = estimate_tokens("".join(pieces)) if pieces else 0
                 call.usage = Usage(prompt, completion, estimated=True)
             await s.settle(call, outcome)
+            if outcome == "completed":
+                await self._finish_review(call, {"object": "chat.completion.stream", "streamed": True}, None)
+            else:
+                await self._finish_review(call, None, {"code": call.error_code})
 
 
 class _Guards:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -62,6 +62,27 @@ def _with_notes(headers: dict[str, str], call: Call) -> dict[str, str]:
 
 def _request_id() -> str:
     return f"req_{secrets.token_hex(12)}"
+
+
+JsonHandler = Callable[[Request, Call], Awaitable[dict[str, Any]]]
+
+
+def json_endpoint(pipeline: Pipeline, handler: JsonHandler) -> Callable[[Request], Awaitable[Response]]:
+    """A /v1 service route: the caller authenticated like a model call, the answer (or error) as JSON."""
+
+    async def run(request: Request) -> Response:
+        call = Call(request_id=_request_id(), endpoint="chat.completions", body={})
+        headers = {"x-request-id": call.request_id}
+        try:
+            await pipeline.stages.authenticate(call, request.headers.get("authorization"))
+            answer = await handler(request, call)
+        except GatewayError as exc:
+            response = exc.response()
+            response.headers.update(headers)
+            return response
+        return Response(orjson.dumps(answer), media_type="application/json", headers=headers)
+
+    return run
 
 
 def gateway_routes(pipeline: Pipeline, router: Router, *, max_body_bytes: int) -> list[Route]:

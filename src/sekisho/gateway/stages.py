@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 from sekisho.audit import AuditEvent, AuditLog
 from sekisho.clock import utcnow
-from sekisho.gateway.call import Admitter, Call, Decision, Policy
+from sekisho.gateway.call import Admitter, Call
 from sekisho.gateway.errors import GatewayError, bad_request, forbidden, not_found, unauthorized
 from sekisho.identity import AuthError, KeyAuthenticator
 from sekisho.metering import Usage, UsageEvent, cost_nanousd
@@ -25,7 +25,8 @@ class Authenticate:
         try:
             call.principal = await self._authenticator.authenticate(authorization)
         except AuthError as exc:
-            raise unauthorized(str(exc), exc.code) from None
+            # 401 for a missing or bad key; 403 key_suspended for a suspended one.
+            raise GatewayError(exc.status, str(exc), type=exc.type, code=exc.code) from None
 
 
 class Authorize:
@@ -97,23 +98,6 @@ class Admit:
         call.admitted = True
 
 
-class Decide:
-    """Usage policy → allow | redact | block | review | warn. The strictest answer wins."""
-
-    _ORDER: ClassVar[dict[Decision, int]] = {"allow": 0, "warn": 1, "redact": 2, "review": 3, "block": 4}
-
-    def __init__(self, policies: Sequence[Policy]) -> None:
-        self.policies = list(policies)
-
-    async def __call__(self, call: Call) -> None:
-        for policy in self.policies:
-            decision = await policy.decide(call)
-            if decision is not None and self._ORDER[decision] > self._ORDER[call.decision]:
-                call.decision = decision
-        if call.decision == "block":
-            raise GatewayError(400, "The request was blocked by the usage policy.", code="policy_blocked")
-
-
 class Settle:
     """Real usage and cost, reservations reconciled, the 'completed' record and the usage event."""
 
@@ -151,6 +135,9 @@ class Settle:
             "guardrails": call.guard_decision,
             # Types and counts only: a finding's value never reaches the audit log.
             "finding_types": ",".join(f"{t}:{n}" for t, n in sorted(call.finding_counts.items())) or None,
+            "policy_rule": call.verdict.rule_id if call.verdict else None,
+            "policy_category": call.verdict.category if call.verdict else None,
+            "review_id": call.review_id,
         }
         self._audit.finished(
             AuditEvent(

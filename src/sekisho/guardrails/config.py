@@ -35,9 +35,15 @@ DEFAULT_INPUT_ACTIONS: dict[str, Action] = {
     "POSTAL_CODE": "warn",
     "IP_ADDRESS": "warn",
     "CORPORATE_NUMBER": "allow",  # 法人番号 are public by law
+    # Recorded; the decide stage answers a message in crisis itself (see gateway/crisis_gate.py).
+    "SELF_HARM": "warn",
 }
 # An answer cannot inject into itself; otherwise the model's words get the same treatment.
-DEFAULT_OUTPUT_ACTIONS: dict[str, Action] = {**DEFAULT_INPUT_ACTIONS, "PROMPT_INJECTION": "allow"}
+DEFAULT_OUTPUT_ACTIONS: dict[str, Action] = {
+    **DEFAULT_INPUT_ACTIONS,
+    "PROMPT_INJECTION": "allow",
+    "SELF_HARM": "allow",  # an answer that talks about help is what we want
+}
 
 
 class _Strict(BaseModel):

@@ -33,8 +33,8 @@ _JSON = re.compile(r"\{.*?\}", re.DOTALL)
 class ModelCaller(Protocol):
     """Sends chat messages to a configured model and returns the answer's text."""
 
-    async def complete(self, model: str, messages: list[dict[str, str]]) -> str:
-        """The answer's text."""
+    async def complete(self, model: str, messages: list[dict[str, str]], *, max_tokens: int = 60) -> str:
+        """The answer's text (at most ``max_tokens`` tokens)."""
         ...
 
 

@@ -23,11 +23,42 @@ log = logging.getLogger("sekisho.identity")
 
 
 class AuthError(Exception):
-    """Authentication failed; ``code`` is OpenAI's error code for it."""
+    """Authentication failed; ``code`` is OpenAI's error code for it, ``status`` the HTTP status."""
+
+    status = 401
+    type = "invalid_request_error"
 
     def __init__(self, message: str, code: str = "invalid_api_key") -> None:
         super().__init__(message)
         self.code = code
+
+
+class KeySuspended(AuthError):
+    """The key is genuine but suspended by enforcement: 403, and the message says how to appeal."""
+
+    status = 403
+    type = "permission_error"
+
+    def __init__(self, reason: str | None) -> None:
+        super().__init__(suspended_message(reason), code="key_suspended")
+        self.reason = reason
+
+
+_APPEAL_EN = "See GET /v1/enforcement for the action id; appeal with POST /v1/appeals {action_id, text}."
+_APPEAL_JA = (
+    "措置の ID は GET /v1/enforcement で確認でき、"
+    "POST /v1/appeals {action_id, text} で異議を申し立てられます。"
+)
+
+
+def suspended_message(reason: str | None) -> str:
+    """Why the key cannot be used and how to appeal, in English and Japanese."""
+    because_en = f" Reason: {reason}" if reason else ""
+    because_ja = f"理由: {reason} " if reason else ""
+    return (
+        f"This API key is suspended and can only be used to appeal.{because_en} {_APPEAL_EN}"
+        f" / この API キーは停止中のため、異議申し立てにのみ使えます。{because_ja}{_APPEAL_JA}"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +83,12 @@ class KeyAuthenticator:
         self._cache: dict[str, _Entry] = {}
         self._refreshing: dict[str, asyncio.Task[None]] = {}
 
-    async def authenticate(self, authorization: str | None) -> Principal:
-        """The principal for an ``Authorization: Bearer …`` header, or AuthError."""
+    async def authenticate(self, authorization: str | None, *, allow_suspended: bool = False) -> Principal:
+        """The principal for an ``Authorization: Bearer …`` header, or AuthError.
+
+        A suspended key raises KeySuspended unless ``allow_suspended`` (the appeal routes): the
+        cache keeps its principal, so lifting the suspension here takes effect through ``forget``.
+        """
         token = _bearer(authorization)
         if self._master_key is not None and same_secret(token, self._master_key):
             return MASTER
@@ -70,6 +105,8 @@ class KeyAuthenticator:
             self._refresh_in_background(digest, token)
         if entry.principal is None:
             raise AuthError(entry.reason.format(prefix=visible_prefix(token)))
+        if entry.principal.suspended and not allow_suspended:
+            raise KeySuspended(entry.principal.suspended_reason)
         return entry.principal
 
     def _store_entry(self, digest: str, entry: _Entry) -> None:
@@ -96,10 +133,13 @@ class KeyAuthenticator:
         self._refreshing[digest] = asyncio.get_running_loop().create_task(refresh())
 
     def forget(self, key_id: str) -> None:
-        """Drop a key from the cache (after revocation)."""
+        """Drop a key from the cache (after revocation or an enforcement change).
+
+        Safe from a worker thread (enforcement runs there): it iterates over a snapshot and pops.
+        """
         for digest, entry in list(self._cache.items()):
             if entry.principal is not None and entry.principal.key_id == key_id:
-                del self._cache[digest]
+                self._cache.pop(digest, None)
 
     def _lookup(self, token: str, now: float) -> _Entry:
         expires = now + self._ttl
@@ -127,6 +167,11 @@ class KeyAuthenticator:
             models=frozenset(key.models) if key.models is not None else None,
             org_slug=record.org_slug,
             project_slug=record.project_slug,
+            suspended=key.suspended_at is not None or record.user_suspended,
+            suspended_reason=key.suspended_reason
+            if key.suspended_at is not None
+            else record.user_suspended_reason,
+            review_all=key.review_all or record.user_review_all,
         )
         return _Entry(expires, principal, "")
 

@@ -27,6 +27,11 @@ class Principal:
     # Slugs name the tenant in configuration files (guardrail overrides are keyed by them).
     org_slug: str | None = None
     project_slug: str | None = None
+    # Enforcement (issue 4). A suspended key authenticates only where the caller asks for it
+    # (appeals and its own enforcement status); ``review_all`` sends every request to a person.
+    suspended: bool = False
+    suspended_reason: str | None = None
+    review_all: bool = False
 
     @property
     def is_admin(self) -> bool:

@@ -17,7 +17,7 @@ from sekisho.audit import AuditEvent, AuditLog
 from sekisho.clock import as_utc, new_id, utcnow
 from sekisho.identity.keys import generate_key, hash_key, visible_prefix
 from sekisho.identity.principal import ORG_ROLES
-from sekisho.store.tables import api_keys, orgs, projects, users
+from sekisho.store.tables import api_keys, enforcement_actions, orgs, projects, users
 from sekisho.store.tx import write_transaction
 
 
@@ -70,6 +70,9 @@ class ApiKey:
     expires_at: datetime | None
     revoked_at: datetime | None
     created_at: datetime
+    suspended_at: datetime | None = None
+    suspended_reason: str | None = None
+    review_all: bool = False
 
     def is_usable(self, now: datetime) -> bool:
         """Not revoked and not expired."""
@@ -85,6 +88,10 @@ class KeyRecord:
     user_active: bool
     org_slug: str | None = None
     project_slug: str | None = None
+    # Actions on the key's *user* still in force: they also cover keys created after them.
+    user_suspended_reason: str | None = None
+    user_suspended: bool = False
+    user_review_all: bool = False
 
 
 def _org(row: RowMapping) -> Org:
@@ -120,6 +127,9 @@ def _key(row: RowMapping) -> ApiKey:
         expires_at=as_utc(row["expires_at"]) if row["expires_at"] else None,
         revoked_at=as_utc(row["revoked_at"]) if row["revoked_at"] else None,
         created_at=as_utc(row["created_at"]),
+        suspended_at=as_utc(row["suspended_at"]) if row["suspended_at"] else None,
+        suspended_reason=row["suspended_reason"],
+        review_all=bool(row["review_all"]),
     )
 
 
@@ -395,9 +405,29 @@ class TenancyStore:
         )
         with self._engine.connect() as conn:
             row = conn.execute(query).mappings().first()
-        if row is None:
-            return None
-        return KeyRecord(_key(row), row["role"], bool(row["active"]), row["org_slug"], row["project_slug"])
+            if row is None:
+                return None
+            a = enforcement_actions.c
+            user_actions = conn.execute(
+                select(a.action, a.reason).where(
+                    a.org_id == row["org_id"],
+                    a.subject_type == "user",
+                    a.subject_id == row["user_id"],
+                    a.lifted_at.is_(None),
+                    a.action.in_(("suspend_key", "require_review")),
+                )
+            ).all()
+        suspensions = [reason for action, reason in user_actions if action == "suspend_key"]
+        return KeyRecord(
+            _key(row),
+            row["role"],
+            bool(row["active"]),
+            row["org_slug"],
+            row["project_slug"],
+            user_suspended_reason=suspensions[0] if suspensions else None,
+            user_suspended=bool(suspensions),
+            user_review_all=any(action == "require_review" for action, _ in user_actions),
+        )
 
 
 def _project_row(project: Project) -> dict[str, object]:

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData(
@@ -94,6 +96,11 @@ api_keys = Table(
     Column("expires_at", DateTime(timezone=True), nullable=True),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Enforcement (issue 4): a suspended key authenticates only to appeal; ``review_all`` holds
+    # every request of the key for a person's decision.
+    Column("suspended_at", DateTime(timezone=True), nullable=True),
+    Column("suspended_reason", Text, nullable=True),
+    Column("review_all", Boolean, nullable=False, server_default=false()),
 )
 
 audit_log = Table(
@@ -151,4 +158,140 @@ usage_events = Table(
     Column("latency_ms", Integer, nullable=False),
     Index("ix_usage_events_org_day", "org_id", "day"),
     Index("ix_usage_events_project_day", "project_id", "day"),
+)
+
+# --- Usage policy, human review, enforcement (issue 4) -------------------------------------------
+
+# Every saved policy document, never updated in place: the newest version of a scope is in force,
+# and a rollback saves an old document again as a new version, so history is never rewritten.
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("org_id", String(40), ForeignKey("orgs.id"), nullable=False),
+    # "" for the organisation's own document, else a project id: a NOT NULL key keeps the unique
+    # constraint meaningful on PostgreSQL, where NULLs never collide.
+    Column("scope", String(40), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("author", String(200), nullable=False),
+    Column("comment", String(500), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("org_id", "scope", "version", name="uq_policy_versions_scope_version"),
+)
+
+# A request held for a person's decision, and (once decided and run) its answer.
+review_items = Table(
+    "review_items",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("org_id", String(40), ForeignKey("orgs.id"), nullable=False),
+    Column("project_id", String(40), nullable=False),
+    Column("kind", String(20), nullable=False),  # policy | crisis
+    Column("status", String(20), nullable=False),
+    Column("request_id", String(64), nullable=False),
+    Column("endpoint", String(40), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("requester_user_id", String(40), nullable=True),
+    Column("requester_key_id", String(40), nullable=True),
+    Column("requester_actor", String(200), nullable=False),
+    Column("rule_id", String(200), nullable=True),
+    Column("category", String(100), nullable=True),
+    Column("rationale", Text, nullable=True),
+    Column("confidence", Float, nullable=True),
+    Column("findings", JSON, nullable=True),
+    Column("approvals_required", Integer, nullable=False),
+    Column("approvals", JSON, nullable=False),
+    Column("on_expiry", String(20), nullable=False),  # reject | approve | escalate
+    # Until then the requester's own connection is waiting (hold mode) and will run the approved
+    # request itself; afterwards a background worker does.
+    Column("hold_until", DateTime(timezone=True), nullable=True),
+    Column("escalated", Boolean, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("request_body", Text, nullable=True),
+    Column("response_body", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    Column("decided_by", String(200), nullable=True),
+    Column("completed_at", DateTime(timezone=True), nullable=True),
+    Column("revision", Integer, nullable=False),  # optimistic lock: every change bumps it
+    Index("ix_review_items_org_status", "org_id", "status"),
+    Index("ix_review_items_request_id", "request_id"),
+    Index("ix_review_items_status_expires", "status", "expires_at"),
+)
+
+# Outgoing webhook deliveries (an outbox): written in the same step as the event, delivered and
+# retried by a background worker, so a restart loses none.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(40), primary_key=True),  # also the receiver's idempotency key (webhook-id)
+    Column("org_id", String(40), nullable=True),
+    Column("event_type", String(64), nullable=False),
+    Column("url", String(1000), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("status", String(20), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),
+)
+
+# One row per policy violation (a blocked request), counted per user and key by enforcement.
+violations = Table(
+    "violations",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("ts", DateTime(timezone=True), nullable=False),
+    Column("org_id", String(40), nullable=False),
+    Column("project_id", String(40), nullable=True),
+    Column("user_id", String(40), nullable=True),
+    Column("key_id", String(40), nullable=True),
+    Column("category", String(100), nullable=True),
+    Column("rule_id", String(200), nullable=True),
+    Column("request_id", String(64), nullable=True),
+    Index("ix_violations_key_ts", "key_id", "ts"),
+    Index("ix_violations_user_ts", "user_id", "ts"),
+    Index("ix_violations_org_ts", "org_id", "ts"),
+)
+
+# Actions taken against a key or user (warn, suspend, restrict models, require review), and lifts.
+enforcement_actions = Table(
+    "enforcement_actions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("org_id", String(40), nullable=False),
+    Column("subject_type", String(10), nullable=False),  # key | user
+    Column("subject_id", String(40), nullable=False),
+    Column("action", String(30), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("models", JSON, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("lifted_at", DateTime(timezone=True), nullable=True),
+    Column("lifted_by", String(200), nullable=True),
+    Index("ix_enforcement_actions_subject", "subject_type", "subject_id"),
+    Index("ix_enforcement_actions_org", "org_id", "created_at"),
+)
+
+appeals = Table(
+    "appeals",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("org_id", String(40), nullable=False),
+    Column("action_id", String(40), ForeignKey("enforcement_actions.id"), nullable=False),
+    Column("user_id", String(40), nullable=True),
+    Column("key_id", String(40), nullable=True),
+    Column("text", Text, nullable=False),
+    Column("status", String(20), nullable=False),  # open | upheld | overturned
+    Column("decided_by", String(200), nullable=True),
+    Column("decision_reason", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    Index("ix_appeals_org_status", "org_id", "status"),
 )

@@ -1,0 +1,1 @@
+"""Usage policy as code: policy documents, classifiers that apply them, and the verdicts they give."""

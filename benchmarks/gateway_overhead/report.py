@@ -21,8 +21,8 @@ REPO = Path(__file__).resolve().parents[2]
 TARGETS = ("direct", "sekisho", "sekisho-guarded", "litellm")
 LABELS = {
     "direct": "direct (mock upstream)",
-    "sekisho": "Sekisho (guardrails off)",
-    "sekisho-guarded": "Sekisho (default guardrails)",
+    "sekisho": "Sekisho (checks off)",
+    "sekisho-guarded": "Sekisho (as shipped: guardrails, crisis check, usage policy)",
     "litellm": "LiteLLM proxy",
 }
 
@@ -260,11 +260,12 @@ def render_markdown(run: Run, summary: dict[str, Any], env: dict[str, Any]) -> s
     bare, guarded = rows.get("sekisho"), rows.get("sekisho-guarded")
     if bare and guarded and "added_p50_ms" in bare and "added_p50_ms" in guarded:
         out += [
-            "The default guardrails (every built-in detector over the prompt and the answer) cost "
+            "The default checks (every built-in detector over the prompt and the answer, the crisis "
+            "check and the usage policy with its offline classifier) cost "
             f"{fmt(guarded['added_p50_ms'] - bare['added_p50_ms'])} ms at p50 and "
             f"{fmt(guarded['added_p99_ms'] - bare['added_p99_ms'])} ms at p99 on this short prompt, and "
             f"{fmt((guarded['cpu_ms_per_request'] or 0) - (bare['cpu_ms_per_request'] or 0))} ms of CPU per "
-            "request. The goals below are measured on the spine (guardrails off), like-for-like with "
+            "request. The goals below are measured on the spine (checks off), like-for-like with "
             "LiteLLM, which runs none.",
             "",
         ]

@@ -310,3 +310,21 @@ def _wait_for_pending(org: Org) -> dict[str, Any]:
             return dict(items[0])
         time.sleep(0.05)
     raise AssertionError("no review appeared")
+
+
+def test_a_guardrail_review_action_holds_the_request_in_the_queue(
+    database_url: str, upstream: tuple[MockUpstream, str], make_settings: Callable[..., Settings]
+) -> None:
+    config = {
+        **mock_config(upstream[1]),
+        "policy": {"local_classifier": False, "review_poll_seconds": 0.2},
+        "guardrails": {"actions": {"EMAIL": "review"}},
+    }
+    app = build_app(make_settings(config, SEKISHO_DATABASE_URL=database_url, SEKISHO_MASTER_KEY=MASTER_KEY))
+    with ServerThread(app) as server:
+        org = Org(app, server.url, **_people(app))
+        review_id = _held(org, "Please write to hanako.sato@example.co.jp about the invoice")
+        item = org.api("GET", f"/admin/v1/reviews/{review_id}", org.reviewer).json()
+        assert item["rule_id"] == "GUARDRAIL.EMAIL" and item["findings"] == {"EMAIL": 1}
+        org.api("POST", f"/admin/v1/reviews/{review_id}/approve", org.reviewer, json={})
+        assert _poll(org, review_id, {"completed"})["status"] == "completed"

@@ -54,6 +54,7 @@ class Call:
     rules: Rules | None = None
     pseudonymizer: Pseudonymizer | None = None
     guard_decision: str = "allow"
+    guard_checks: frozenset[str] = frozenset()  # the input checks that ran (detector names)
     guard_notes: dict[str, set[str]] = field(default_factory=dict)
     finding_counts: dict[str, int] = field(default_factory=dict)
     reservations: list[Reservation] = field(default_factory=list)

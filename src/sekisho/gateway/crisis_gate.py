@@ -15,9 +15,11 @@ from typing import Any
 import anyio
 
 from sekisho.crisis import assess, safe_response
+from sekisho.crisis.prefilter import gate
 from sekisho.crisis.settings import CrisisSettings
 from sekisho.gateway.call import Call
 from sekisho.gateway.review_gate import new_item
+from sekisho.guardrails.text import Text
 from sekisho.policy.verdict import Verdict
 from sekisho.review.store import ReviewStore
 
@@ -31,6 +33,14 @@ class CrisisGate:
 
     async def __call__(self, call: Call, text: str) -> dict[str, Any] | None:
         """Sekisho's answer for a crisis message, or None to let the request go on."""
+        if (
+            "self_harm" in call.guard_checks
+            and not call.finding_counts.get("SELF_HARM")
+            and not gate(Text(text).kana)
+        ):
+            # The input guardrails ran the crisis rules over every message and found nothing, and no
+            # word opens the learned model's gate: nothing more to look at (most requests end here).
+            return None
         # In a worker thread: for the few messages whose wording opens the crisis model's gate, it
         # embeds the text (tens of milliseconds), which must not stall the event loop.
         assessment = await anyio.to_thread.run_sync(assess, text)

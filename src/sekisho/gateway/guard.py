@@ -139,7 +139,8 @@ def _blocked(report: ScanReport, direction: str) -> GatewayError:
         return GatewayError(
             403,
             f"The {'request' if direction == 'input' else 'answer'} needs human review ({types}); "
-            "human review is not enabled on this gateway yet, so it was not let through.",
+            f"{'embeddings' if direction == 'input' else 'answers'} are not held for review, "
+            "so it was not let through.",
             code="review_required",
         )
     types = ", ".join(report.outcome.types("block"))
@@ -186,8 +187,14 @@ class GuardInput:
         self._record_safety(call, report)
         _note(call, report)
         call.guard_decision = report.decision
-        if report.decision in ("block", "review"):
+        call.guard_checks = frozenset(report.checks)
+        if report.decision == "block" or (
+            report.decision == "review" and call.endpoint != "chat.completions"
+        ):
             raise _blocked(report, "input")
+        if report.decision == "review":
+            # Held by the decide stage in the review queue, after redaction like any other request.
+            call.guard_review = tuple(report.outcome.types("review"))
         redact = report.outcome.by_action.get("redact", [])
         if redact:
             pseudonymizer = Pseudonymizer()

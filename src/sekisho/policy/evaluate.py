@@ -18,6 +18,8 @@ from sekisho.policy.document import LlmClassifier
 from sekisho.policy.verdict import NONE, CategoryPrediction, PolicyDecision, Verdict
 
 log = logging.getLogger("sekisho.policy")
+# Longer texts go to a worker thread whole: even the cheap stage is linear in their length.
+_INLINE_CHARS = 4_000
 
 
 class CategoryClassifier(Protocol):
@@ -115,8 +117,13 @@ class PolicyEvaluator:
 
     async def _predict(self, text: str) -> CategoryPrediction:
         assert self._local is not None
-        # Always in a worker thread: when its cheap stage is unsure the classifier embeds the text
-        # (about 20 ms), which must not stall every other request on the event loop.
+        cheap = getattr(self._local, "predict_cheap", None)  # optional: a classifier with a cheap stage
+        if cheap is not None and len(text) <= _INLINE_CHARS:
+            answer: CategoryPrediction | None = cheap(text)
+            if answer is not None:
+                return answer  # sure without the embedding: inline, cheaper than a thread hop
+        # When the cheap stage is unsure the classifier embeds the text (tens of milliseconds), which
+        # must not stall every other request on the event loop.
         return await anyio.to_thread.run_sync(self._local.predict, text)
 
     def _from_prediction(

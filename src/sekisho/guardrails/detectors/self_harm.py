@@ -34,7 +34,10 @@ class SelfHarmDetector:
     def detect(self, text: Text) -> list[Finding]:
         if not text.norm.strip():
             return []
-        result = assess_text(text)
+        # The rule layer only: detectors run inline on the event loop, and the learned model embeds
+        # the text (tens of milliseconds). The gateway's crisis check adds the model in a worker
+        # thread whenever the model's gate opens (gateway/crisis_gate.py).
+        result = assess_text(text, model=False)
         if result.level == "none" or (result.level == "concern" and not self.include_concern):
             return []
         return [Finding(SELF_HARM, a, b, result.score, self.name) for a, b in result.spans]

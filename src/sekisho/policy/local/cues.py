@@ -189,7 +189,9 @@ _BENIGN = frozenset({"info", "person", "aware"})  # cues that say a person decid
 
 @cache
 def _compiled() -> tuple[tuple[str, str, re.Pattern[str]], ...]:
-    return tuple((kind, label, re.compile(pattern)) for kind, label, pattern in _CUES)
+    # An English cue starts a word: "lease" is not in "please", "grade" not in "upgrade". (Japanese
+    # has no spaces; the look-behind only refuses a Latin letter before the cue.)
+    return tuple((kind, label, re.compile(rf"(?<![a-z])(?:{pattern})")) for kind, label, pattern in _CUES)
 
 
 def match(folded: str) -> Cues:

@@ -6,6 +6,7 @@ decision is a conflict) and a reviewer never decides an appeal about their own k
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,25 +24,25 @@ OUTCOMES = {"uphold": "upheld", "overturn": "overturned"}
 MAX_TEXT = 5000
 
 
-class AppealBook:
-    """The appeal half of ``Enforcement`` (which provides the members declared here)."""
+class AppealBook(ABC):
+    """The appeal half of ``Enforcement``, which implements the abstract members declared here."""
 
     engine: Engine
     audit: AuditLog
 
+    @abstractmethod
     def lift_in(
         self, conn: Connection, action_id: str, *, org_id: str | None, actor: str, reason: str | None
-    ) -> tuple[Action, list[str]]:
-        raise NotImplementedError
+    ) -> tuple[Action, list[str]]: ...
 
-    def _action_row(self, conn: Connection, action_id: str, org_id: str | None) -> dict[str, Any]:
-        raise NotImplementedError
+    @abstractmethod
+    def _action_row(self, conn: Connection, action_id: str, org_id: str | None) -> dict[str, Any]: ...
 
-    def _forget(self, key_ids: list[str]) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _forget(self, key_ids: list[str]) -> None: ...
 
-    def notify_in(self, conn: Connection, event_type: str, org_id: str, data: Mapping[str, Any]) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def notify_in(self, conn: Connection, event_type: str, org_id: str, data: Mapping[str, Any]) -> None: ...
 
     def create_appeal(self, principal: Principal, action_id: str, text: str) -> Appeal:
         """Appeal an action on the caller's own key or user (others' actions answer NotFound)."""

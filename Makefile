@@ -10,7 +10,7 @@ export UV_LINK_MODE := copy
 # This environment sets PYTHONDONTWRITEBYTECODE, so compile at install time or every start pays for it.
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: run test venv lint bench bench-detectors bench-policy clean
+.PHONY: run test venv lint peers bench bench-detectors bench-policy bench-usage clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +24,17 @@ run: $(UV)
 	$(VENV)/bin/sekisho serve $(ARGS)
 
 # Lint and type checks run first: CI must not pass code the house style rejects.
-test: lint
+test: lint peers
 	@scripts/ensure-services.sh
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# Real protocol peers the identity tests talk to: an OpenID provider (Node.js, from the lock file)
+# and xmlsec1, which pysaml2 signs and verifies SAML with.
+peers: tests/peers/oidc/node_modules/.package-lock.json
+	@command -v xmlsec1 >/dev/null || (apt-get update -qq && apt-get install -y -qq xmlsec1)
+
+tests/peers/oidc/node_modules/.package-lock.json: tests/peers/oidc/package-lock.json
+	npm ci --prefix tests/peers/oidc --no-audit --no-fund
 
 lint: venv
 	$(VENV)/bin/ruff check src tests benchmarks
@@ -44,6 +52,10 @@ bench-detectors: venv
 # Usage-policy routing, crisis detection (and with ARGS=--byo the bring-your-own-policy classifier).
 bench-policy: venv
 	$(VENV)/bin/python benchmarks/policy/run.py $(ARGS)
+
+# 10 million usage events on the local PostgreSQL: dashboard queries from roll-ups and from raw events.
+bench-usage: venv
+	$(VENV)/bin/python benchmarks/usage_scale/run.py $(ARGS)
 
 clean:
 	rm -rf $(VENV)

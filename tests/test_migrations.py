@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from sekisho.store import create_db_engine, upgrade
 from sekisho.store.migrate import alembic_config
@@ -29,11 +30,12 @@ def test_the_newest_migration_downgrades_and_upgrades_again(database_url: str) -
     try:
         upgrade(engine)
         config = alembic_config(engine)
+        head = ScriptDirectory.from_config(config).get_current_head()
         with engine.begin() as conn:
             config.attributes["connection"] = conn
-            command.downgrade(config, "0001")
+            command.downgrade(config, "-1")
         upgrade(engine)
         with engine.connect() as conn:
-            assert MigrationContext.configure(conn).get_current_revision() == "0002"
+            assert MigrationContext.configure(conn).get_current_revision() == head
     finally:
         engine.dispose()

@@ -18,11 +18,13 @@ if TYPE_CHECKING:
     from run import Run
 
 REPO = Path(__file__).resolve().parents[2]
-TARGETS = ("direct", "sekisho", "sekisho-guarded", "litellm")
+TARGETS = ("direct", "sekisho", "sekisho-guarded", "sekisho-limits", "sekisho-limits-redis", "litellm")
 LABELS = {
     "direct": "direct (mock upstream)",
     "sekisho": "Sekisho (checks off)",
     "sekisho-guarded": "Sekisho (as shipped: guardrails, crisis check, usage policy)",
+    "sekisho-limits": "Sekisho (checks off) + budgets and rate limits, in-process counters",
+    "sekisho-limits-redis": "Sekisho (checks off) + budgets and rate limits, Redis counters",
     "litellm": "LiteLLM proxy",
 }
 
@@ -100,7 +102,7 @@ def summarise(run: Run) -> dict[str, Any]:
                     for k in ("p50", "p90", "p99")
                 },
             }
-    for name in ("sekisho", "sekisho-guarded"):
+    for name in ("sekisho", "sekisho-guarded", "sekisho-limits", "sekisho-limits-redis"):
         if "direct" in own and name in own:
             for k in ("p50", "p90", "p99"):
                 own[name][f"added_{k}_ms"] = round(own[name][f"{k}_ms"] - own["direct"][f"{k}_ms"], 3)
@@ -269,6 +271,18 @@ def render_markdown(run: Run, summary: dict[str, Any], env: dict[str, Any]) -> s
             "LiteLLM, which runs none.",
             "",
         ]
+    for name, where in (("sekisho-limits", "in the process"), ("sekisho-limits-redis", "in Redis")):
+        limited = rows.get(name)
+        if bare and limited and "added_p50_ms" in bare and "added_p50_ms" in limited:
+            p50 = limited["added_p50_ms"] - bare["added_p50_ms"]
+            p99 = limited["added_p99_ms"] - bare["added_p99_ms"]
+            cpu = (limited["cpu_ms_per_request"] or 0) - (bare["cpu_ms_per_request"] or 0)
+            out += [
+                f"Budgets and rate limits with counters {where} (every request reserves on 4 budgets and "
+                f"5 rate counters, then settles) add {fmt(p50)} ms at p50 and {fmt(p99)} ms at p99 to the "
+                f"spine, and {fmt(cpu)} ms of CPU per request.",
+                "",
+            ]
     own = summary.get("sekisho_scale", {})
     if own:
         out += [

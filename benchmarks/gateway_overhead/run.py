@@ -63,6 +63,8 @@ MASTER_KEY = "sk-litellm-bench-master"
 UPSTREAM_KEY = "sk-upstream"
 PUBLIC_MODEL = "gpt-4o-mini"
 UPSTREAM_MODEL = "mock-gpt"
+LIMITS_MASTER_KEY = "sk-sekisho-bench-master"
+LIMITS_PREFIX = f"sekisho-bench-{os.getpid()}:"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -330,6 +332,8 @@ class Settings:
     stream_max_seconds: int
     warmup_seconds: int
     guarded: bool = True
+    budgets: bool = False
+    redis_url: str = "redis://127.0.0.1:6379/0"
 
 
 @dataclass
@@ -389,6 +393,11 @@ def start_services(run: Run, work: Path, litellm_bin: Path | None) -> None:
         if name == "sekisho-guarded" and not run.settings.guarded:
             continue
         start_sekisho(run, work, sekisho_bin, upstream, name, guardrails=guardrails)
+    if run.settings.budgets:
+        # The spine again with budgets and rate limits on every request: counters in the process
+        # (single node) and in Redis (what several replicas share).
+        for name, backend in (("sekisho-limits", "memory"), ("sekisho-limits-redis", "redis")):
+            start_sekisho(run, work, sekisho_bin, upstream, name, guardrails=False, limits=backend)
 
     if litellm_bin is not None:
         config = work / "litellm.yaml"
@@ -431,7 +440,14 @@ def start_services(run: Run, work: Path, litellm_bin: Path | None) -> None:
 
 
 def start_sekisho(
-    run: Run, work: Path, sekisho_bin: Path, upstream: str, name: str, *, guardrails: bool
+    run: Run,
+    work: Path,
+    sekisho_bin: Path,
+    upstream: str,
+    name: str,
+    *,
+    guardrails: bool,
+    limits: str | None = None,
 ) -> None:
     data_dir = work / f"{name}-data"
     shutil.rmtree(data_dir, ignore_errors=True)
@@ -449,8 +465,15 @@ def start_sekisho(
             if guardrails
             else "guardrails: {enabled: false}\npolicy: {enabled: false}\ncrisis: {enabled: false}\n"
         )
+        + (
+            f'limits: {{backend: {limits}, redis_url: "{run.settings.redis_url}", '
+            f'key_prefix: "{LIMITS_PREFIX}"}}\n'
+            if limits
+            else ""
+        )
     )
-    env = service_env(SEKISHO_DATA_DIR=str(data_dir))
+    extra = {"SEKISHO_MASTER_KEY": LIMITS_MASTER_KEY} if limits else {}
+    env = service_env(SEKISHO_DATA_DIR=str(data_dir), **extra)
     key = run_checked(
         [str(sekisho_bin), "keys", "create", "--config", str(config), "--name", "bench"], env=env
     )
@@ -477,7 +500,57 @@ def start_sekisho(
     run.services[name] = service
     service.start()
     wait_ready(service, port, "/healthz", 60)
+    if limits:
+        configure_limits(port)
     run.targets[name] = Target(name, port, PUBLIC_MODEL, f"Bearer {key}", service)
+
+
+def configure_limits(port: int) -> None:
+    """Budgets on the organisation, the project and the key (money and tokens) and rate limits on the
+    key, the project and the model: every request reserves on 4 budgets and 5 rate counters. They are
+    far larger than the benchmark can use, so what is measured is the checking, never a refusal."""
+    auth = {"authorization": f"Bearer {LIMITS_MASTER_KEY}", "content-type": "application/json"}
+
+    def call(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        status, raw = http_request(port, method, path, json.dumps(body).encode() if body else None, auth)
+        if status not in (200, 201):
+            raise RuntimeError(f"{method} {path}: {status} {raw[:300]!r}")
+        return json.loads(raw)
+
+    def post(path: str, body: dict[str, Any]) -> None:
+        call("POST", path, body)
+
+    key = call("GET", "/admin/v1/keys")[0]  # the one `sekisho keys create` made
+    huge, often, project, key_id = 10**15, 2_000_000_000, key["project_id"], key["id"]
+    for scope, scope_id, unit, period in [
+        ("org", None, "usd", "month"),
+        ("project", project, "usd", "day"),
+        ("key", key_id, "usd", "day"),
+        ("key", key_id, "tokens", "week"),
+    ]:
+        budget = {"scope_type": scope, "unit": unit, "amount": huge, "period": period}
+        post("/admin/v1/budgets", {**budget, "scope_id": scope_id} if scope_id else budget)
+    key_limit = {"requests_per_minute": often, "tokens_per_minute": often, "concurrent": 100_000}
+    post("/admin/v1/rate-limits", {"scope_type": "key", "scope_id": key_id, **key_limit})
+    post("/admin/v1/rate-limits", {"scope_type": "project", "scope_id": project, "concurrent": 100_000})
+    model_limit = {"scope_type": "model", "scope_id": PUBLIC_MODEL, "requests_per_minute": often}
+    post("/admin/v1/rate-limits", model_limit)
+
+
+def clear_limits_keys(redis_url: str) -> None:
+    """Remove the benchmark's Redis keys (they would expire by themselves within a day)."""
+    try:
+        import redis
+    except ImportError:
+        return
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for key in client.scan_iter(match=f"{LIMITS_PREFIX}*", count=500):
+            client.delete(key)
+    except redis.RedisError:
+        pass
+    finally:
+        client.close()
 
 
 def order_for(run: Run, round_no: int) -> list[Target]:
@@ -586,7 +659,11 @@ def measure(run: Run, wrk: str) -> None:
         run.own_rate = max(run.rate, min(1000.0, round(top * s.own_rate_fraction)))
         if run.own_rate > run.rate:
             log(f"Sekisho-scale load: {run.own_rate:g} req/s offered to direct and sekisho")
-            names: list[str] = [n for n in ("direct", "sekisho", "sekisho-guarded") if n in run.targets]
+            names: list[str] = [
+                n
+                for n in ("direct", "sekisho", "sekisho-guarded", "sekisho-limits", "sekisho-limits-redis")
+                if n in run.targets
+            ]
             latency_phase(run, wrk, "latency@own", run.own_rate, names, warm_latency, run.latency_own)
 
     per_round_streams = max(50, s.stream_requests // rounds)
@@ -690,6 +767,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip-guarded", action="store_true", help="do not also measure Sekisho with its default guardrails"
     )
+    parser.add_argument(
+        "--budgets",
+        action="store_true",
+        help="also measure Sekisho (checks off) with budgets and rate limits on every request: "
+        "in-process counters and Redis (--redis-url)",
+    )
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0", help="Redis for --budgets")
     parser.add_argument("--litellm-venv", type=Path, default=DEFAULT_LITELLM_VENV)
     parser.add_argument("--profile", action="store_true", help="also py-spy Sekisho under the max-rps load")
     parser.add_argument("--py-spy", default=shutil.which("py-spy"), help="py-spy binary for --profile")
@@ -724,6 +808,8 @@ def main(argv: list[str] | None = None) -> int:
         stream_max_seconds=args.stream_max_seconds,
         warmup_seconds=args.warmup_seconds,
         guarded=not args.skip_guarded,
+        budgets=args.budgets,
+        redis_url=args.redis_url,
     )
     run = Run(settings)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -755,7 +841,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         stop_all()
     records = audit_records(work)
-    for name in ("sekisho", "sekisho-guarded"):
+    if settings.budgets:
+        clear_limits_keys(settings.redis_url)
+    for name in ("sekisho", "sekisho-guarded", "sekisho-limits", "sekisho-limits-redis"):
         shutil.rmtree(work / f"{name}-data", ignore_errors=True)  # the DBs are large; logs stay in work/
     if records is not None and "sekisho" in run.targets:
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(records.items()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,11 +18,18 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Router
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sekisho import __version__
+from sekisho.accounts.admin_routes import accounts_admin_router
+from sekisho.accounts.routes import auth_router
+from sekisho.accounts.session_auth import SessionAuthenticator
+from sekisho.accounts.wiring import build_accounts
 from sekisho.admin import AdminServices, admin_router
+from sekisho.analytics.maintenance import UsageMaintenance
+from sekisho.analytics.routes import analytics_router
 from sekisho.core import Core, build_core
+from sekisho.crypto import SecretBox
 from sekisho.enforcement import Enforcement
 from sekisho.enforcement.admin_routes import enforcement_admin_router
 from sekisho.enforcement.routes import enforcement_routes
@@ -37,6 +45,12 @@ from sekisho.gateway.review_gate import ReviewGate
 from sekisho.governance import Governance
 from sekisho.guardrails.engine import GuardrailEngine
 from sekisho.identity import GroupStore, KeyAuthenticator, Principal, TenancyStore
+from sekisho.limits.admin_routes import limits_admin_router
+from sekisho.limits.service import build_limits
+from sekisho.network import build_network, check_admin, request_scope
+from sekisho.network.admin import network_admin_router
+from sekisho.observability.hooks import attempts
+from sekisho.observability.wiring import Observability, build_observability
 from sekisho.policy.byo import ByoPolicyClassifier
 from sekisho.policy.evaluate import PolicyEvaluator
 from sekisho.policy.local import load_local_classifier
@@ -50,7 +64,12 @@ from sekisho.review.routes import review_router
 from sekisho.review.runner import ReviewRunner
 from sekisho.review.service import ReviewService
 from sekisho.review.store import Notify, ReviewItem, ReviewStore
+from sekisho.scim.wiring import build_scim, scim_router, scim_token_router
 from sekisho.settings import ModelSettings, Settings
+from sekisho.sso.admin_routes import idp_admin_router
+from sekisho.sso.routes import sso_router
+from sekisho.sso.saml_routes import saml_router
+from sekisho.sso.wiring import build_sso
 from sekisho.store.tables import orgs
 from sekisho.webhooks import WebhookDispatcher, WebhookOutbox
 
@@ -65,12 +84,20 @@ def build_providers(settings: Settings) -> dict[str, Provider]:
 def build_app(settings: Settings, *, providers: dict[str, Provider] | None = None) -> FastAPI:
     """The ASGI application. ``providers`` replaces the configured ones (tests, embedding)."""
     core = build_core(settings)
+    observability = build_observability(settings, core.engine)
     providers = providers if providers is not None else build_providers(settings)
     router = ModelRouter(
         {m.name: m for m in settings.models}, providers, backoff=settings.retry_backoff_seconds
     )
     master = settings.master_key.get_secret_value() if settings.master_key else None
     authenticator = KeyAuthenticator(core.tenancy, master_key=master, ttl=settings.key_cache_seconds)
+    network = build_network(
+        settings.network, core.engine, core.audit, core.tenancy, cache_seconds=settings.key_cache_seconds
+    )
+    secret_box = SecretBox.load(settings.data_dir)
+    accounts = build_accounts(settings.identity, core.engine, core.audit, secret_box, trusted=network.trusted)
+    sessions = accounts.sessions
+    sso = build_sso(settings, core.engine, core.audit, secret_box, sessions)
     guardrails = (
         GuardrailEngine.from_settings(settings.guardrails, RouterCaller(router))
         if settings.guardrails.enabled
@@ -78,6 +105,9 @@ def build_app(settings: Settings, *, providers: dict[str, Provider] | None = Non
     )
     caller = RouterCaller(router)
     outbox = WebhookOutbox(core.engine, settings.webhooks)
+    limits = build_limits(
+        settings.limits, settings.email, core.engine, core.audit, {m.name: m for m in settings.models}, outbox
+    )
     webhooks = WebhookDispatcher(core.engine, settings.webhooks, outbox=outbox, audit=core.audit)
     governance = build_governance(settings, core, caller, guardrails, outbox)
     gate = ReviewGate(governance.reviews)
@@ -91,9 +121,9 @@ def build_app(settings: Settings, *, providers: dict[str, Provider] | None = Non
     )
     pipeline = Pipeline(
         Stages(
-            authenticate=stages.Authenticate(authenticator),
+            authenticate=stages.Authenticate(authenticator, network.gate),
             authorize=stages.Authorize(router),
-            admit=stages.Admit([], core.audit),
+            admit=stages.Admit(limits.admitters, core.audit),
             guard_input=GuardInput(guardrails, core.audit),
             decide=Decide(
                 policy_parts,
@@ -108,10 +138,11 @@ def build_app(settings: Settings, *, providers: dict[str, Provider] | None = Non
     )
     runner = ReviewRunner(
         governance.reviews,
-        ApprovedRequests(pipeline, core.tenancy, router).execute,
+        ApprovedRequests(pipeline, core.tenancy, router, observability).execute,
         interval=settings.policy.review_poll_seconds,
     )
     governance.reviews.on_approved = runner.wake
+    usage_maintenance = UsageMaintenance(core.engine, core.audit, settings.usage_data)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -122,17 +153,25 @@ def build_app(settings: Settings, *, providers: dict[str, Provider] | None = Non
             log.warning(
                 "marked %d requests interrupted by the previous run of %s", interrupted, settings.instance_id
             )
+        # This month's usage partition exists before the first request is recorded.
+        await anyio.to_thread.run_sync(usage_maintenance.prepare)
         runner.start()
         webhooks.start()
+        await limits.start()
+        usage_maintenance.start()
         try:
             yield
         finally:
             await runner.aclose()
+            # Settled spend still in memory is written first; its alerts go to the webhook outbox.
+            await limits.aclose()
             await webhooks.aclose()
+            await usage_maintenance.aclose()
             outbox.close()
             for provider in providers.values():
                 await provider.aclose()
             await anyio.to_thread.run_sync(core.writer.close)
+            await observability.aclose()
             core.engine.dispose()
 
     gateway = Router(
@@ -140,7 +179,12 @@ def build_app(settings: Settings, *, providers: dict[str, Provider] | None = Non
             *gateway_routes(pipeline, router, max_body_bytes=settings.max_body_bytes),
             *guard_routes(pipeline, max_body_bytes=settings.max_body_bytes),
             *policy_routes(pipeline, governance, max_body_bytes=settings.max_body_bytes),
-            *enforcement_routes(enforcement, authenticator, max_body_bytes=settings.max_body_bytes),
+            *enforcement_routes(
+                enforcement,
+                authenticator,
+                max_body_bytes=settings.max_body_bytes,
+                network_check=network.gate.check_call,
+            ),
         ]
     )
     app = SekishoApp(
@@ -153,17 +197,53 @@ def build_app(settings: Settings, *, providers: dict[str, Provider] | None = Non
         redoc_url=None,
     )
     app.state.core = core
+    app.state.observability = observability
+    # Request ids, request metrics, root spans and /metrics around everything, /v1 included.
+    app.entry = observability.instrument(
+        app.dispatch, network.trusted, lambda: [*app.routes, *gateway.routes]
+    )
+    accounts.install(app.state)
+    app.state.sso = sso
     app.state.admin = AdminServices(
-        core.engine, core.tenancy, GroupStore(core.engine, core.audit), core.audit, authenticator
+        core.engine,
+        core.tenancy,
+        GroupStore(core.engine, core.audit),
+        core.audit,
+        authenticator,
+        SessionAuthenticator(core.engine, sessions),
+        cookie_name=settings.identity.sessions.cookie_name,
+        network_check=check_admin,
     )
     app.state.pipeline = pipeline
+    app.state.usage_maintenance = usage_maintenance
+    app.state.network = network
     app.state.governance = governance
     app.state.webhooks = webhooks
+    app.state.limits = limits
     app.state.enforcement = enforcement
     app.include_router(admin_router())
+    app.include_router(analytics_router())
     app.include_router(policy_router())
     app.include_router(review_router())
     app.include_router(enforcement_admin_router(enforcement))
+    app.include_router(auth_router())
+    app.include_router(accounts_admin_router())
+    app.include_router(sso_router())
+    app.include_router(saml_router())
+    app.include_router(idp_admin_router())
+    app.include_router(network_admin_router())
+    app.include_router(limits_admin_router())
+    if settings.scim.enabled:
+        app.state.scim = build_scim(
+            core.engine,
+            core.audit,
+            settings.scim,
+            sessions=sessions,
+            keys=authenticator,
+            public_url=settings.identity.public_url,
+        )
+        app.include_router(scim_router(app.state.scim))
+        app.include_router(scim_token_router())
     _health_routes(app, core.engine, providers)
     _error_handlers(app)
     return app
@@ -235,10 +315,17 @@ def outbox_notifier(outbox: WebhookOutbox) -> Notify:
 class ApprovedRequests:
     """Runs an approved review's request when its client is no longer waiting (the review runner's job)."""
 
-    def __init__(self, pipeline: Pipeline, tenancy: TenancyStore, router: ModelRouter) -> None:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        tenancy: TenancyStore,
+        router: ModelRouter,
+        observability: Observability | None = None,
+    ) -> None:
         self._pipeline = pipeline
         self._tenancy = tenancy
         self._router = router
+        self._observability = observability
 
     async def execute(self, item: ReviewItem) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
         """(answer, None) or (None, OpenAI error object)."""
@@ -268,7 +355,11 @@ class ApprovedRequests:
             review_id=item.id,
         )
         try:
-            result = await self._pipeline.resume(call)
+            if self._observability is None:
+                result = await self._pipeline.resume(call)
+            else:
+                with self._observability.background(call.request_id, "review.run"):
+                    result = await self._pipeline.resume(call)
         except GatewayError as exc:
             return None, exc.payload()["error"]
         return result.data, None
@@ -290,7 +381,8 @@ class RouterCaller:
         async def attempt(provider: Provider, candidate: ModelSettings) -> ChatResult:
             return await provider.chat(candidate, body)
 
-        result, _served, _tried = await self._router.call(settings, attempt)
+        # Counted and traced as Sekisho's own call: its time is overhead, not the requested model's.
+        result, _served, _tried = await self._router.call(settings, attempts(attempt, serving=False))
         choices = result.data.get("choices") or [{}]
         content = (choices[0].get("message") or {}).get("content")
         return content if isinstance(content, str) else ""
@@ -306,14 +398,23 @@ class SekishoApp(FastAPI):
     def __init__(self, gateway: Router, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._gateway = gateway
+        # What serves a request: ``dispatch``, wrapped by build_app with observability (request ids,
+        # metrics, traces, /metrics).
+        self.entry: ASGIApp = self.dispatch
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.entry(scope, receive, send)
+
+    async def dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """/v1 to the gateway's router, everything else to FastAPI."""
         if scope["type"] == "http" and scope["path"].startswith("/v1/"):
             # With "app" in the scope, Starlette raises HTTPException for an unknown path or a wrong
             # method instead of answering in plain text, so the client still gets OpenAI's shape.
             scope["app"] = self
             try:
-                await self._gateway(scope, receive, send)
+                # The Authenticate stage reads the client address and certificate from the scope.
+                with request_scope(scope):
+                    await self._gateway(scope, receive, send)
             except HTTPException as exc:
                 await _http_error_response(exc)(scope, receive, send)
             return
@@ -328,7 +429,7 @@ def _health_routes(app: FastAPI, engine: Engine, providers: dict[str, Provider])
 
     @app.get("/readyz", tags=["health"])
     async def readyz() -> Response:
-        """The database answers and every provider is reachable."""
+        """The database answers at this code's schema, Redis when used, and every provider."""
 
         def ping() -> bool:
             try:
@@ -340,6 +441,8 @@ def _health_routes(app: FastAPI, engine: Engine, providers: dict[str, Provider])
             return True
 
         checks = {"database": await anyio.to_thread.run_sync(ping)}
+        # The schema revision, and Redis when budgets and rate limits are shared through it.
+        checks.update(await app.state.observability.readiness.checks())
         for name, provider in providers.items():
             checks[f"provider:{name}"] = await provider.ready()
         ready = all(checks.values())
@@ -391,6 +494,15 @@ def _error_handlers(app: FastAPI) -> None:
 
 def app_from_environment() -> FastAPI:
     """Factory for ``uvicorn --factory`` and multi-worker serving: settings from the environment."""
+    from sekisho.observability.logs import configure_logging, secret_values
     from sekisho.settings import load_settings
 
-    return build_app(load_settings())
+    settings = load_settings()
+    # Each worker process sets up its own logging: `sekisho serve --workers N` passes its choice on
+    # in SEKISHO_LOG_FORMAT and SEKISHO_LOG_LEVEL.
+    configure_logging(
+        os.environ.get("SEKISHO_LOG_FORMAT") or settings.observability.log_format,
+        os.environ.get("SEKISHO_LOG_LEVEL", "INFO"),
+        secrets=secret_values(settings),
+    )
+    return build_app(settings)

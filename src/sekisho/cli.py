@@ -87,11 +87,30 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
-def serve(config: str | None, host: str, port: int, workers: int) -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "json", "text"]),
+    envvar="SEKISHO_LOG_FORMAT",
+    help="JSON lines or text; auto: text on a terminal, JSON otherwise. [default: observability.log_format]",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    envvar="SEKISHO_LOG_LEVEL",
+    default="INFO",
+    show_default=True,
+)
+def serve(
+    config: str | None, host: str, port: int, workers: int, log_format: str | None, log_level: str
+) -> None:
     """Run the gateway, the admin API and health checks."""
     import uvicorn
 
+    from sekisho.observability.logs import configure_logging, resolve_format, secret_values
+
     settings = _settings(config)
+    log_format = resolve_format(log_format or settings.observability.log_format, sys.stderr)
+    configure_logging(log_format, log_level.upper(), secrets=secret_values(settings))
     options: dict[str, Any] = {
         "host": host,
         "port": port,
@@ -99,16 +118,31 @@ def serve(config: str | None, host: str, port: int, workers: int) -> None:
         "log_level": "warning",
         "loop": "uvloop",
         "http": "httptools",
-        # X-Forwarded-For is not trusted until IP rules define which proxies may set it.
+        # Sekisho reads X-Forwarded-For itself, and only from network.trusted_proxies.
         "proxy_headers": False,
         "timeout_graceful_shutdown": 10,
+        # uvicorn's own lines go through the handler configured above (JSON or text, request ids).
+        "log_config": None,
     }
+    from sekisho.network.tls import uvicorn_tls_options
+
+    try:
+        # HTTPS, and client certificates exposed to the app, when network.tls is set.
+        options.update(uvicorn_tls_options(settings.network, http=options["http"]))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    scheme = "https" if settings.network.tls else "http"
     models = ", ".join(m.name for m in settings.models)
     database = _redact(settings.resolved_database_url)
-    click.echo(f"Sekisho on http://{host}:{port}  database: {database}  models: {models}")
+    click.echo(f"Sekisho on {scheme}://{host}:{port}  database: {database}  models: {models}")
     if workers > 1:
         if config:
             os.environ["SEKISHO_CONFIG"] = str(Path(config).resolve())
+        from sekisho.observability.metrics import reset_multiprocess_dir
+
+        # The workers configure their own logging (see app_from_environment) the same way.
+        os.environ["SEKISHO_LOG_FORMAT"], os.environ["SEKISHO_LOG_LEVEL"] = log_format, log_level.upper()
+        reset_multiprocess_dir()
         uvicorn.run("sekisho.app:app_from_environment", factory=True, workers=workers, **options)
         return
     from sekisho.app import build_app

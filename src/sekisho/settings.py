@@ -15,9 +15,17 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from sekisho.analytics.settings import UsageDataSettings
 from sekisho.crisis.settings import CrisisSettings
+from sekisho.email.settings import EmailSettings
 from sekisho.enforcement.settings import EnforcementSettings
 from sekisho.guardrails.config import GuardrailSettings
+from sekisho.identity.settings import IdentitySettings
+from sekisho.limits.settings import LimitSettings
+from sekisho.network.settings import NetworkSettings
+from sekisho.observability.settings import ObservabilitySettings
+from sekisho.scim.settings import ScimSettings
+from sekisho.sso.settings import SsoSettings
 from sekisho.webhooks.settings import WebhookSettings, check_endpoints
 
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "sekisho"
@@ -146,6 +154,15 @@ class Settings(_Strict):
         default_factory=list,
         description="Endpoints that receive signed event webhooks (review decisions, crisis escalations).",
     )
+
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    sso: SsoSettings = Field(default_factory=SsoSettings)
+    scim: ScimSettings = Field(default_factory=ScimSettings)
+    network: NetworkSettings = Field(default_factory=NetworkSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    usage_data: UsageDataSettings = Field(default_factory=UsageDataSettings)
+    email: EmailSettings = Field(default_factory=EmailSettings)
 
     @model_validator(mode="after")
     def _check_references(self) -> Settings:

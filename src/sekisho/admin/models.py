@@ -127,3 +127,35 @@ class GroupOut(BaseModel):
     name: str
     created_at: datetime
     member_ids: list[str]
+    org_role: str | None = None
+    project_roles: dict[str, str] = {}
+    external_id: str | None = None
+
+
+class UserPatch(_In):
+    """Fields an admin may change; omitted fields stay as they are."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    role: str | None = None
+    active: bool | None = Field(None, description="false deactivates: sessions end and API keys are revoked.")
+
+
+class ProjectMemberIn(_In):
+    user_id: str
+    role: str = Field("member", description="admin, member or viewer.")
+
+
+class ProjectMemberOut(BaseModel):
+    project_id: str
+    user_id: str
+    role: str
+    created_at: datetime
+
+
+class GroupGrantsIn(_In):
+    """What membership of the group grants (replaces the previous grants)."""
+
+    org_role: str | None = Field(None, description="An organisation role, or null for none.")
+    project_roles: dict[str, str] = Field(
+        default_factory=dict, description="{project_id: admin|member|viewer}"
+    )

@@ -12,8 +12,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from sekisho.admin.deps import READ_AUDIT, READ_USAGE, Caller, Services, in_thread, org_scope, require
+from sekisho.admin.deps import (
+    AuditReader,
+    KeysManager,
+    KeysReader,
+    MasterKey,
+    OrgManager,
+    ProjectReader,
+    Services,
+    UsageReader,
+    in_thread,
+    org_scope,
+    require,
+)
 from sekisho.admin.groups import group_routes
+from sekisho.admin.members import member_routes
 from sekisho.admin.models import (
     CreatedKeyOut,
     KeyIn,
@@ -23,12 +36,11 @@ from sekisho.admin.models import (
     ProjectIn,
     ProjectOut,
     UsageOut,
-    UserIn,
-    UserOut,
     VerifyOut,
 )
-from sekisho.gateway.errors import forbidden
-from sekisho.identity import ApiKey
+from sekisho.gateway.errors import GatewayError
+from sekisho.identity import ApiKey, Principal
+from sekisho.identity.permissions import Perm
 from sekisho.metering import GroupBy, UsageFilter, usage_report
 
 
@@ -37,31 +49,28 @@ def admin_router() -> APIRouter:
     router = APIRouter(prefix="/admin/v1", tags=["admin"])
 
     @router.get("/orgs", response_model=list[OrgOut])
-    async def list_orgs(caller: Caller, services: Services) -> list[dict[str, object]]:
-        require(caller)
+    async def list_orgs(caller: ProjectReader, services: Services) -> list[dict[str, object]]:
         orgs = await in_thread(
             lambda: services.tenancy.list_orgs(None if caller.superuser else caller.org_id)
         )
         return [asdict(o) for o in orgs]
 
     @router.post("/orgs", response_model=OrgOut, status_code=201)
-    async def create_org(body: OrgIn, caller: Caller, services: Services) -> dict[str, object]:
-        if not caller.superuser:
-            raise forbidden("Only the master key creates organisations.", code="insufficient_role")
+    async def create_org(body: OrgIn, caller: MasterKey, services: Services) -> dict[str, object]:
         org = await in_thread(lambda: services.tenancy.create_org(body.slug, body.name, actor=caller.actor))
         return asdict(org)
 
     @router.get("/projects", response_model=list[ProjectOut])
     async def list_projects(
-        caller: Caller, services: Services, org_id: str | None = None
+        caller: ProjectReader, services: Services, org_id: str | None = None
     ) -> list[dict[str, object]]:
-        require(caller)
         org = org_scope(caller, org_id, services)
-        return [asdict(p) for p in await in_thread(lambda: services.tenancy.list_projects(org))]
+        visible = caller.projects_with(Perm.ORG_READ)
+        projects = await in_thread(lambda: services.tenancy.list_projects(org))
+        return [asdict(p) for p in projects if visible is None or p.id in visible]
 
     @router.post("/projects", response_model=ProjectOut, status_code=201)
-    async def create_project(body: ProjectIn, caller: Caller, services: Services) -> dict[str, object]:
-        require(caller)
+    async def create_project(body: ProjectIn, caller: OrgManager, services: Services) -> dict[str, object]:
         org = org_scope(caller, body.org_id, services)
         project = await in_thread(
             lambda: services.tenancy.create_project(org, body.slug, body.name, actor=caller.actor)
@@ -70,59 +79,35 @@ def admin_router() -> APIRouter:
 
     @router.get("/projects/{project_id}", response_model=ProjectOut)
     async def get_project(
-        project_id: str, caller: Caller, services: Services, org_id: str | None = None
+        project_id: str, caller: ProjectReader, services: Services, org_id: str | None = None
     ) -> dict[str, object]:
-        require(caller)
         org = org_scope(caller, org_id, services)
-        return asdict(await in_thread(lambda: services.tenancy.get_project(project_id, org)))
-
-    @router.get("/users", response_model=list[UserOut])
-    async def list_users(
-        caller: Caller, services: Services, org_id: str | None = None
-    ) -> list[dict[str, object]]:
-        require(caller)
-        org = org_scope(caller, org_id, services)
-        return [asdict(u) for u in await in_thread(lambda: services.tenancy.list_users(org))]
-
-    @router.post("/users", response_model=UserOut, status_code=201)
-    async def create_user(body: UserIn, caller: Caller, services: Services) -> dict[str, object]:
-        require(caller)
-        org = org_scope(caller, body.org_id, services)
-        if body.role == "owner" and caller.role != "owner":
-            raise forbidden("Only an owner can create another owner.", code="insufficient_role")
-        user = await in_thread(
-            lambda: services.tenancy.create_user(
-                org,
-                body.email,
-                body.name,
-                body.role,
-                actor=caller.actor,
-                service_account=body.service_account,
-            )
-        )
-        return asdict(user)
+        project = await in_thread(lambda: services.tenancy.get_project(project_id, org))
+        hidden(caller, Perm.ORG_READ, project.id)
+        return asdict(project)
 
     @router.get("/keys", response_model=list[KeyOut])
     async def list_keys(
-        caller: Caller, services: Services, org_id: str | None = None, project_id: str | None = None
+        caller: KeysReader, services: Services, org_id: str | None = None, project_id: str | None = None
     ) -> list[dict[str, object]]:
-        require(caller)
         org = org_scope(caller, org_id, services)
         scope = project_id
         if project_id is not None:
             wanted = project_id
             scope = (await in_thread(lambda: services.tenancy.get_project(wanted, org))).id
+            hidden(caller, Perm.KEYS_READ, scope)
+        visible = caller.projects_with(Perm.KEYS_READ)
         keys = await in_thread(lambda: services.tenancy.list_keys(org, scope))
-        return [_key_dict(k) for k in keys]
+        return [_key_dict(k) for k in keys if visible is None or k.project_id in visible]
 
     @router.post("/keys", response_model=CreatedKeyOut, status_code=201)
-    async def create_key(body: KeyIn, caller: Caller, services: Services) -> dict[str, object]:
-        require(caller)
+    async def create_key(body: KeyIn, caller: KeysManager, services: Services) -> dict[str, object]:
         org = org_scope(caller, body.org_id, services)
         tenancy = services.tenancy
 
         def create() -> dict[str, object]:
             project = tenancy.get_project(body.project_id, org)
+            hidden(caller, Perm.KEYS_MANAGE, project.id)
             user = (
                 tenancy.get_user(body.user_id, org)
                 if body.user_id
@@ -137,31 +122,33 @@ def admin_router() -> APIRouter:
 
     @router.get("/keys/{key_id}", response_model=KeyOut)
     async def get_key(
-        key_id: str, caller: Caller, services: Services, org_id: str | None = None
+        key_id: str, caller: KeysReader, services: Services, org_id: str | None = None
     ) -> dict[str, object]:
-        require(caller)
         org = org_scope(caller, org_id, services) if not caller.superuser or org_id else None
-        return _key_dict(await in_thread(lambda: services.tenancy.get_key(key_id, org)))
+        key = await in_thread(lambda: services.tenancy.get_key(key_id, org))
+        hidden(caller, Perm.KEYS_READ, key.project_id)
+        return _key_dict(key)
 
     @router.post("/keys/{key_id}/revoke", response_model=KeyOut)
     async def revoke_key(
-        key_id: str, caller: Caller, services: Services, org_id: str | None = None
+        key_id: str, caller: KeysManager, services: Services, org_id: str | None = None
     ) -> dict[str, object]:
-        require(caller)
         org = org_scope(caller, org_id, services) if not caller.superuser or org_id else None
+        existing = await in_thread(lambda: services.tenancy.get_key(key_id, org))
+        hidden(caller, Perm.KEYS_MANAGE, existing.project_id)
         key = await in_thread(lambda: services.tenancy.revoke_key(key_id, actor=caller.actor, org_id=org))
         services.authenticator.forget(key.id)
         return _key_dict(key)
 
     @router.delete("/keys/{key_id}", response_model=KeyOut)
     async def delete_key(
-        key_id: str, caller: Caller, services: Services, org_id: str | None = None
+        key_id: str, caller: KeysManager, services: Services, org_id: str | None = None
     ) -> dict[str, object]:
         return await revoke_key(key_id, caller, services, org_id)
 
     @router.get("/usage", response_model=UsageOut)
     async def usage(
-        caller: Caller,
+        caller: UsageReader,
         services: Services,
         group_by: Annotated[list[GroupBy], Query()] = ["day"],  # noqa: B006 - FastAPI copies defaults
         org_id: str | None = None,
@@ -172,20 +159,41 @@ def admin_router() -> APIRouter:
         start: date | None = None,
         end: date | None = None,
     ) -> dict[str, object]:
-        require(caller, READ_USAGE)
         org = org_scope(caller, org_id, services)
+        visible = caller.projects_with(Perm.USAGE_READ)
+        if visible is not None:
+            # A project role sees its own projects' usage only: one named, or all of them.
+            if project_id is not None and project_id not in visible:
+                raise GatewayError(404, f"project {project_id!r} not found", code="not_found")
+            if project_id is None and len(visible) != 1:
+                raise GatewayError(
+                    400,
+                    "Name the project: your role shows usage per project (project_id=…).",
+                    param="project_id",
+                    code="invalid_value",
+                )
+            project_id = project_id or next(iter(visible))
         where = UsageFilter(org, project_id, key_id, user_id, model, start, end)
         rows = await in_thread(lambda: usage_report(services.engine, where, group_by))
         return {"group_by": list(group_by), "data": rows}
 
     @router.get("/audit/verify", response_model=VerifyOut)
-    async def verify_audit(caller: Caller, services: Services) -> dict[str, object]:
-        require(caller, READ_AUDIT)
+    async def verify_audit(caller: AuditReader, services: Services) -> dict[str, object]:
         result = await in_thread(services.audit.verify)
         return asdict(result)
 
     group_routes(router)
+    member_routes(router)
     return router
+
+
+def hidden(caller: Principal, perm: Perm, project_id: str) -> None:
+    """Object check for project-scoped roles: a project the caller has no role in answers 404,
+    as another organisation's objects do (its existence is not revealed)."""
+    if not caller.can(perm, project_id):
+        if caller.can(Perm.ORG_READ, project_id):
+            require(caller, perm, project_id)  # visible project, missing permission: 403
+        raise GatewayError(404, f"project {project_id!r} not found", code="not_found")
 
 
 def _key_dict(key: ApiKey) -> dict[str, object]:

@@ -12,16 +12,18 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from sekisho.admin.deps import Caller, Services, org_scope, require
+from sekisho.admin.deps import (
+    AppealsDecider,
+    EnforcementManager,
+    EnforcementReader,
+    Services,
+    TransparencyReader,
+    org_scope,
+)
 from sekisho.enforcement.http import off_loop
 from sekisho.enforcement.service import Enforcement
 from sekisho.enforcement.transparency import transparency_report
 from sekisho.gateway.errors import forbidden
-
-ACT = frozenset({"owner", "admin"})
-DECIDE = frozenset({"owner", "admin", "reviewer"})
-READ = frozenset({"owner", "admin", "reviewer", "auditor"})
-REPORT = frozenset({"owner", "admin", "auditor"})
 
 
 class ActionIn(BaseModel):
@@ -51,7 +53,7 @@ def enforcement_admin_router(enforcement: Enforcement) -> APIRouter:
 
     @router.get("/enforcement/actions")
     async def list_actions(
-        caller: Caller,
+        caller: EnforcementReader,
         services: Services,
         org_id: str | None = None,
         subject_type: Literal["key", "user"] | None = None,
@@ -59,7 +61,6 @@ def enforcement_admin_router(enforcement: Enforcement) -> APIRouter:
         active: bool | None = None,
         limit: int = 100,
     ) -> list[dict[str, Any]]:
-        require(caller, READ)
         org = org_scope(caller, org_id, services)
         actions = await off_loop(
             lambda: enforcement.list_actions(
@@ -69,8 +70,7 @@ def enforcement_admin_router(enforcement: Enforcement) -> APIRouter:
         return [a.as_dict() for a in actions]
 
     @router.post("/enforcement/actions", status_code=201)
-    async def take_action(body: ActionIn, caller: Caller, services: Services) -> dict[str, Any]:
-        require(caller, ACT)
+    async def take_action(body: ActionIn, caller: EnforcementManager, services: Services) -> dict[str, Any]:
         org = org_scope(caller, body.org_id, services)
         action = await off_loop(
             lambda: enforcement.take_action(
@@ -88,12 +88,11 @@ def enforcement_admin_router(enforcement: Enforcement) -> APIRouter:
     @router.post("/enforcement/actions/{action_id}/lift")
     async def lift(
         action_id: str,
-        caller: Caller,
+        caller: EnforcementManager,
         services: Services,
         body: LiftIn | None = None,
         org_id: str | None = None,
     ) -> dict[str, Any]:
-        require(caller, ACT)
         org = org_scope(caller, org_id, services)
         action = await off_loop(lambda: enforcement.get_action(action_id, org))
         if (action.subject_type == "key" and action.subject_id == caller.key_id) or (
@@ -108,28 +107,25 @@ def enforcement_admin_router(enforcement: Enforcement) -> APIRouter:
 
     @router.get("/appeals")
     async def list_appeals(
-        caller: Caller,
+        caller: EnforcementReader,
         services: Services,
         org_id: str | None = None,
         status: Literal["open", "upheld", "overturned"] | None = None,
         limit: int = 100,
     ) -> list[dict[str, Any]]:
-        require(caller, READ)
         org = org_scope(caller, org_id, services)
         found = await off_loop(lambda: enforcement.list_appeals(org, status=status, limit=min(limit, 1000)))
         return [a.as_dict() for a in found]
 
     @router.get("/appeals/{appeal_id}")
     async def get_appeal(
-        appeal_id: str, caller: Caller, services: Services, org_id: str | None = None
+        appeal_id: str, caller: EnforcementReader, services: Services, org_id: str | None = None
     ) -> dict[str, Any]:
-        require(caller, READ)
         org = org_scope(caller, org_id, services)
         return (await off_loop(lambda: enforcement.get_appeal(appeal_id, org))).as_dict()
 
     @router.post("/appeals/{appeal_id}/decide")
-    async def decide(appeal_id: str, body: DecisionIn, caller: Caller) -> dict[str, Any]:
-        require(caller, DECIDE)
+    async def decide(appeal_id: str, body: DecisionIn, caller: AppealsDecider) -> dict[str, Any]:
         appeal = await off_loop(
             lambda: enforcement.decide_appeal(appeal_id, caller, body.outcome, body.reason)
         )
@@ -137,13 +133,12 @@ def enforcement_admin_router(enforcement: Enforcement) -> APIRouter:
 
     @router.get("/transparency")
     async def transparency(
-        caller: Caller,
+        caller: TransparencyReader,
         services: Services,
         since: datetime | None = None,
         until: datetime | None = None,
         org_id: str | None = None,
     ) -> dict[str, Any]:
-        require(caller, REPORT)
         org = org_scope(caller, org_id, services)
         end = _utc(until) if until else datetime.now(UTC)
         start = _utc(since) if since else end - timedelta(days=30)

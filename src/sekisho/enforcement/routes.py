@@ -37,9 +37,16 @@ class AppealIn(BaseModel):
 
 
 def enforcement_routes(
-    enforcement: Enforcement, authenticator: KeyAuthenticator, *, max_body_bytes: int = 64 * 1024
+    enforcement: Enforcement,
+    authenticator: KeyAuthenticator,
+    *,
+    max_body_bytes: int = 64 * 1024,
+    network_check: Callable[[Principal], Awaitable[None]] | None = None,
 ) -> list[Route]:
-    """``GET /v1/enforcement``, ``POST /v1/appeals``, ``GET /v1/appeals/{appeal_id}``."""
+    """``GET /v1/enforcement``, ``POST /v1/appeals``, ``GET /v1/appeals/{appeal_id}``.
+
+    ``network_check`` applies the organisation's IP allow-lists, as on every other /v1 route.
+    """
 
     def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
@@ -51,6 +58,8 @@ def enforcement_routes(
                     )
                 except AuthError as exc:
                     raise auth_failure(exc) from None
+                if network_check is not None:
+                    await network_check(principal)
                 if principal.key_id is None:
                     raise forbidden("Enforcement applies to API keys; call with one.", code="key_required")
                 status, answer = await handler(request, principal)

@@ -24,6 +24,7 @@ from sekisho.guardrails.config import Action
 from sekisho.guardrails.engine import GuardrailEngine, ScanReport, Segment
 from sekisho.guardrails.redact import Pseudonymizer
 from sekisho.guardrails.stream import OutputBlocked, StreamGuard
+from sekisho.observability.hooks import findings
 from sekisho.providers import ChatResult
 
 Path = tuple[str | int, ...]
@@ -186,6 +187,7 @@ class GuardInput:
         report = await engine.scan(parts.segments, _context(call, "input", parts.attachments), rules)
         self._record_safety(call, report)
         _note(call, report)
+        findings(report.outcome, "input")
         call.guard_decision = report.decision
         call.guard_checks = frozenset(report.checks)
         if report.decision == "block" or (
@@ -251,6 +253,7 @@ class GuardOutput:
             segments = [Segment(f"choices[{i}].message.content", t) for i, (_, t) in enumerate(texts)]
             report = await engine.scan(segments, _context(call, "output"), call.rules)
             _note(call, report)
+            findings(report.outcome, "output")
             if report.decision in ("block", "review"):
                 raise _blocked(report, "output")
             redact = report.outcome.by_action.get("redact", [])

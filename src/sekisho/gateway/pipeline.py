@@ -22,6 +22,7 @@ from sekisho.gateway.stages import Admit, Authenticate, Authorize, Settle, messa
 from sekisho.gateway.upstream_errors import upstream_error
 from sekisho.guardrails.stream import OutputBlocked, StreamGuard
 from sekisho.metering import Usage, estimate_tokens
+from sekisho.observability.hooks import attempts, bind, stage, stream_ended, stream_findings
 from sekisho.providers import (
     ChatResult,
     Provider,
@@ -62,19 +63,26 @@ class Pipeline:
     ) -> ChatResult | AsyncIterator[bytes]:
         """Run ``call``; raises GatewayError for every failure the client should see."""
         s = self.stages
-        await s.authenticate(call, authorization)
-        call.body = parse_json_body(await read_body())
-        if call.endpoint == "chat.completions":
-            request = validate(ChatCompletionRequest, call.body)
-            call.stream = bool(request.stream)
-            model_name = request.model
-        else:
-            model_name = validate(EmbeddingRequest, call.body).model
-        s.authorize(call, model_name)
-        await s.admit(call)
+        bind(call)
+        with stage("authenticate"):
+            await s.authenticate(call, authorization)
+        with stage("parse"):
+            call.body = parse_json_body(await read_body())
+            if call.endpoint == "chat.completions":
+                request = validate(ChatCompletionRequest, call.body)
+                call.stream = bool(request.stream)
+                model_name = request.model
+            else:
+                model_name = validate(EmbeddingRequest, call.body).model
+        with stage("authorize"):
+            s.authorize(call, model_name)
+        with stage("admit"):
+            await s.admit(call)
         try:
-            await s.guard_input(call)
-            await s.decide(call)
+            with stage("guard_input"):
+                await s.guard_input(call)
+            with stage("decide"):
+                await s.decide(call)
             if call.canned is not None:
                 result = ChatResult(orjson.dumps(call.canned), call.canned)
                 if call.stream:
@@ -104,9 +112,12 @@ class Pipeline:
         """
         s = self.stages
         call.stream = False
-        await s.admit(call)
+        bind(call)
+        with stage("admit"):
+            await s.admit(call)
         try:
-            await s.guard_input(call)
+            with stage("guard_input"):
+                await s.guard_input(call)
             result = await self._complete(call)
         except GatewayError as exc:
             call.status_code, call.error_code = exc.status, exc.code
@@ -169,13 +180,15 @@ class Pipeline:
                 return await provider.embeddings(candidate, body)
             return await provider.chat(candidate, body)
 
-        try:
-            result, call.served, _ = await s.router.call(model, attempt, tried=call.attempts)
-        except UpstreamError as exc:
-            raise upstream_error(exc) from exc
+        with stage("upstream"):
+            try:
+                result, call.served, _ = await s.router.call(model, attempts(attempt), tried=call.attempts)
+            except UpstreamError as exc:
+                raise upstream_error(exc) from exc
         call.usage = Usage.from_openai(result.data.get("usage")) or _estimate(call, result.data)
         if call.endpoint == "chat.completions":
-            result = await s.guard_output.complete(call, result)
+            with stage("guard_output"):
+                result = await s.guard_output.complete(call, result)
         return result
 
     async def _open_stream(self, call: Call) -> AsyncIterator[bytes]:
@@ -199,10 +212,13 @@ class Pipeline:
                 raise
             return stream, first
 
-        try:
-            (stream, first), call.served, _ = await s.router.call(model, attempt, tried=call.attempts)
-        except UpstreamError as exc:
-            raise upstream_error(exc) from exc
+        with stage("upstream"):
+            try:
+                (stream, first), call.served, _ = await s.router.call(
+                    model, attempts(attempt), tried=call.attempts
+                )
+            except UpstreamError as exc:
+                raise upstream_error(exc) from exc
         return self._relay(call, stream, first)
 
     async def _relay(self, call: Call, stream: AsyncIterator[bytes], first: bytes) -> AsyncIterator[bytes]:
@@ -263,6 +279,7 @@ class Pipeline:
                 prompt = sum(estimate_tokens(t) for t in message_texts(call.body))
                 completion = estimate_tokens("".join(pieces)) if pieces else 0
                 call.usage = Usage(prompt, completion, estimated=True)
+            stream_ended(call, outcome)
             await s.settle(call, outcome)
             if outcome == "completed":
                 await self._finish_review(call, {"object": "chat.completion.stream", "streamed": True}, None)
@@ -332,6 +349,7 @@ class _Guards:
         for guard in self._all:
             for finding in guard.findings:
                 counts[finding.type] = counts.get(finding.type, 0) + 1
+        stream_findings(self._call, [f for guard in self._all for f in guard.findings])
 
 
 def _forward(call: Call, payload: bytes, pieces: list[str] | None) -> bool:

@@ -19,6 +19,7 @@ from starlette.routing import Route
 from sekisho.gateway.call import Call, Endpoint
 from sekisho.gateway.errors import GatewayError
 from sekisho.gateway.pipeline import Pipeline
+from sekisho.observability.hooks import current_request_id
 from sekisho.providers import ChatResult, Router
 
 log = logging.getLogger("sekisho.gateway")
@@ -61,7 +62,8 @@ def _with_notes(headers: dict[str, str], call: Call) -> dict[str, str]:
 
 
 def _request_id() -> str:
-    return f"req_{secrets.token_hex(12)}"
+    # The id the HTTP layer gave this request (logs, X-Request-Id), so audit records carry the same.
+    return current_request_id() or f"req_{secrets.token_hex(12)}"
 
 
 JsonHandler = Callable[[Request, Call], Awaitable[dict[str, Any]]]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sekisho.audit import AuditEvent, AuditLog
 from sekisho.clock import utcnow
@@ -11,22 +11,36 @@ from sekisho.gateway.call import Admitter, Call
 from sekisho.gateway.errors import GatewayError, bad_request, forbidden, not_found, unauthorized
 from sekisho.identity import AuthError, KeyAuthenticator
 from sekisho.metering import Usage, UsageEvent, cost_nanousd
+from sekisho.observability.hooks import settled, stage
 from sekisho.providers import Router
 from sekisho.store.batch import BatchWriter
 
+if TYPE_CHECKING:  # the network domain imports the gateway's errors; only the type is needed here
+    from sekisho.network.gate import NetworkGate
+
 
 class Authenticate:
-    """API key → Principal."""
+    """API key (or, with mTLS, a client certificate) → Principal; then the IP allow-lists."""
 
-    def __init__(self, authenticator: KeyAuthenticator) -> None:
+    def __init__(self, authenticator: KeyAuthenticator, network: NetworkGate | None = None) -> None:
         self._authenticator = authenticator
+        self._network = network
 
     async def __call__(self, call: Call, authorization: str | None) -> None:
         try:
-            call.principal = await self._authenticator.authenticate(authorization)
+            principal = None
+            if self._network is not None:
+                # Only a request without an Authorization header is looked at for a certificate.
+                principal = await self._network.authenticate(authorization)
+            if principal is None:
+                principal = await self._authenticator.authenticate(authorization)
         except AuthError as exc:
             # 401 for a missing or bad key; 403 key_suspended for a suspended one.
             raise GatewayError(exc.status, str(exc), type=exc.type, code=exc.code) from None
+        if self._network is not None:
+            # 403 ip_not_allowed from outside the organisation's (or the project's) networks.
+            await self._network.check_call(principal)
+        call.principal = principal
 
 
 class Authorize:
@@ -67,8 +81,13 @@ class Admit:
         self._audit = audit
 
     async def __call__(self, call: Call) -> None:
-        for admitter in self._admitters:
-            call.reservations.append(await admitter.admit(call))
+        try:
+            for admitter in self._admitters:
+                call.reservations.append(await admitter.admit(call))
+        except BaseException:
+            # A later check said no (or the client left): what the earlier ones reserved goes back.
+            await _release(call)
+            raise
         principal, model = call.who()
         event = AuditEvent(
             kind="request.admitted",
@@ -86,9 +105,11 @@ class Admit:
         )
         try:
             await self._audit.admitted(event)
-        except Exception as exc:
+        except BaseException as exc:
             # No durable record, no upstream call: the promise is that every call is on the record.
             await _release(call)
+            if not isinstance(exc, Exception):
+                raise  # cancelled: nothing was sent, and nothing stays reserved
             raise GatewayError(
                 503,
                 "The audit log is unavailable; the request was not sent.",
@@ -106,8 +127,16 @@ class Settle:
         self._writer = writer
 
     async def __call__(self, call: Call, outcome: str) -> None:
+        settled(call, outcome)  # tokens, cost and policy decision for metrics (once: it checks admitted)
+        with stage("settle"):
+            await self._settle(call, outcome)
+
+    async def _settle(self, call: Call, outcome: str) -> None:
+        # Whatever was used is charged, also when the call failed after tokens were spent (a stream
+        # cut short by the client or the upstream, an answer the output guardrails stopped): the
+        # upstream bills those too, and the usage event below records them. None releases.
         for reservation in call.reservations:
-            await reservation.settle(call.usage if outcome == "completed" else None)
+            await reservation.settle(call.usage)
         call.reservations.clear()
         if not call.admitted:
             return

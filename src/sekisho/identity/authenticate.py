@@ -172,6 +172,8 @@ class KeyAuthenticator:
             if key.suspended_at is not None
             else record.user_suspended_reason,
             review_all=key.review_all or record.user_review_all,
+            roles=record.access.org_roles,
+            project_roles=record.access.project_roles,
         )
         return _Entry(expires, principal, "")
 

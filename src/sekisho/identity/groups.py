@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from sekisho.audit import AuditEvent, AuditLog
 from sekisho.clock import as_utc, new_id, utcnow
+from sekisho.identity.permissions import ORG_ROLE_PERMISSIONS, PROJECT_ROLES
 from sekisho.identity.store import Conflict, NotFound
-from sekisho.store.tables import group_members, groups, users
+from sekisho.store.tables import group_members, groups, projects, users
 from sekisho.store.tx import write_transaction
 
 
@@ -22,6 +23,10 @@ class Group:
     name: str
     created_at: datetime
     member_ids: tuple[str, ...] = ()
+    # What membership grants (issue 5): an organisation role and project roles.
+    org_role: str | None = None
+    project_roles: tuple[tuple[str, str], ...] = ()
+    external_id: str | None = None
 
 
 class GroupStore:
@@ -64,7 +69,17 @@ class GroupStore:
         for m in members:
             by_group.setdefault(m.group_id, []).append(m.user_id)
         return [
-            Group(r.id, r.org_id, r.name, as_utc(r.created_at), tuple(by_group.get(r.id, ()))) for r in rows
+            Group(
+                r.id,
+                r.org_id,
+                r.name,
+                as_utc(r.created_at),
+                tuple(by_group.get(r.id, ())),
+                r.org_role,
+                tuple(sorted((r.project_roles or {}).items())),
+                r.external_id,
+            )
+            for r in rows
         ]
 
     def get(self, group_id: str, org_id: str) -> Group:
@@ -112,6 +127,53 @@ class GroupStore:
                     actor=actor,
                     org_id=org_id,
                     data={"group_id": group.id, "user_id": user_id},
+                ),
+            )
+        return self.get(group.id, org_id)
+
+    def set_grants(
+        self,
+        group_id: str,
+        org_id: str,
+        *,
+        org_role: str | None,
+        project_roles: dict[str, str],
+        actor: str,
+    ) -> Group:
+        """Replace what membership grants; every project must be one of the organisation's."""
+        if org_role is not None and org_role not in ORG_ROLE_PERMISSIONS:
+            raise ValueError(f"org_role must be one of {', '.join(ORG_ROLE_PERMISSIONS)}")
+        for role in project_roles.values():
+            if role not in PROJECT_ROLES:
+                raise ValueError(f"project roles must be one of {', '.join(PROJECT_ROLES)}")
+        group = self.get(group_id, org_id)
+        with write_transaction(self._engine) as conn:
+            known = set(
+                conn.execute(
+                    select(projects.c.id).where(
+                        projects.c.org_id == org_id, projects.c.id.in_(list(project_roles))
+                    )
+                ).scalars()
+            )
+            unknown = sorted(set(project_roles) - known)
+            if unknown:
+                raise NotFound(f"project {unknown[0]!r} not found")
+            conn.execute(
+                update(groups)
+                .where(groups.c.id == group.id)
+                .values(org_role=org_role, project_roles=project_roles or None, updated_at=utcnow())
+            )
+            self._audit.append_in(
+                conn,
+                AuditEvent(
+                    "admin.group.grants_changed",
+                    actor=actor,
+                    org_id=org_id,
+                    data={
+                        "group_id": group.id,
+                        "org_role": org_role,
+                        "project_roles": ",".join(f"{p}={r}" for p, r in sorted(project_roles.items())),
+                    },
                 ),
             )
         return self.get(group.id, org_id)

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from sekisho.audit import AuditEvent, AuditLog
 from sekisho.clock import as_utc, new_id, utcnow
+from sekisho.identity.access import NO_GRANTS, Access, load_access
 from sekisho.identity.keys import generate_key, hash_key, visible_prefix
 from sekisho.identity.principal import ORG_ROLES
 from sekisho.store.tables import api_keys, enforcement_actions, orgs, projects, users
@@ -92,6 +93,7 @@ class KeyRecord:
     user_suspended_reason: str | None = None
     user_suspended: bool = False
     user_review_all: bool = False
+    access: Access = NO_GRANTS
 
 
 def _org(row: RowMapping) -> Org:
@@ -417,6 +419,7 @@ class TenancyStore:
                     a.action.in_(("suspend_key", "require_review")),
                 )
             ).all()
+            access = load_access(conn, row["user_id"], row["org_id"])
         suspensions = [reason for action, reason in user_actions if action == "suspend_key"]
         return KeyRecord(
             _key(row),
@@ -427,6 +430,7 @@ class TenancyStore:
             user_suspended_reason=suspensions[0] if suspensions else None,
             user_suspended=bool(suspensions),
             user_review_all=any(action == "require_review" for action, _ in user_actions),
+            access=access,
         )
 
 

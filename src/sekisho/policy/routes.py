@@ -13,7 +13,7 @@ import anyio
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from sekisho.admin.deps import Caller, Services, in_thread, org_scope, require
+from sekisho.admin.deps import PolicyManager, PolicyReader, Services, in_thread, org_scope
 from sekisho.gateway.errors import GatewayError
 from sekisho.governance import Governance, governance_of
 from sekisho.policy.compile import Layer, compile_layers
@@ -21,7 +21,6 @@ from sekisho.policy.document import PolicyError, parse_policy
 from sekisho.policy.store import PolicyVersion
 from sekisho.policy.testing import Example, run_tests
 
-READ_POLICY = frozenset({"owner", "admin", "auditor", "reviewer"})
 Gov = Annotated[Governance, Depends(governance_of)]
 
 
@@ -54,16 +53,18 @@ def policy_router() -> APIRouter:
 
     @router.get("")
     async def history(
-        caller: Caller, services: Services, gov: Gov, project_id: str | None = None, org_id: str | None = None
+        caller: PolicyReader,
+        services: Services,
+        gov: Gov,
+        project_id: str | None = None,
+        org_id: str | None = None,
     ) -> dict[str, Any]:
-        require(caller, READ_POLICY)
         org = org_scope(caller, org_id, services)
         versions = await in_thread(lambda: gov.policies.history(org, project_id))
         return {"object": "list", "data": [_out(v, source=False) for v in versions]}
 
     @router.post("", status_code=201)
-    async def save(body: PolicyIn, caller: Caller, services: Services, gov: Gov) -> dict[str, Any]:
-        require(caller)
+    async def save(body: PolicyIn, caller: PolicyManager, services: Services, gov: Gov) -> dict[str, Any]:
         org = org_scope(caller, body.org_id, services)
         try:
             parse_policy(body.source)  # validated here too, so the error names the policy, not a value
@@ -80,19 +81,18 @@ def policy_router() -> APIRouter:
     @router.get("/versions/{version}")
     async def get_version(
         version: int,
-        caller: Caller,
+        caller: PolicyReader,
         services: Services,
         gov: Gov,
         project_id: str | None = None,
         org_id: str | None = None,
     ) -> dict[str, Any]:
-        require(caller, READ_POLICY)
         org = org_scope(caller, org_id, services)
         return _out(await in_thread(lambda: gov.policies.get(org, project_id, version)), source=True)
 
     @router.get("/diff")
     async def diff(
-        caller: Caller,
+        caller: PolicyReader,
         services: Services,
         gov: Gov,
         from_version: Annotated[int, Query(alias="from", ge=1)],
@@ -100,14 +100,14 @@ def policy_router() -> APIRouter:
         project_id: str | None = None,
         org_id: str | None = None,
     ) -> dict[str, Any]:
-        require(caller, READ_POLICY)
         org = org_scope(caller, org_id, services)
         text = await in_thread(lambda: gov.policies.diff(org, project_id, from_version, to_version))
         return {"from": from_version, "to": to_version, "diff": text}
 
     @router.post("/rollback", status_code=201)
-    async def rollback(body: RollbackIn, caller: Caller, services: Services, gov: Gov) -> dict[str, Any]:
-        require(caller)
+    async def rollback(
+        body: RollbackIn, caller: PolicyManager, services: Services, gov: Gov
+    ) -> dict[str, Any]:
         org = org_scope(caller, body.org_id, services)
         version = await in_thread(
             lambda: gov.policies.rollback(org, body.project_id, body.version, author=caller.actor)
@@ -117,9 +117,12 @@ def policy_router() -> APIRouter:
 
     @router.get("/effective")
     async def effective(
-        caller: Caller, services: Services, gov: Gov, project_id: str | None = None, org_id: str | None = None
+        caller: PolicyReader,
+        services: Services,
+        gov: Gov,
+        project_id: str | None = None,
+        org_id: str | None = None,
     ) -> dict[str, Any]:
-        require(caller, READ_POLICY)
         org = org_scope(caller, org_id, services)
         policy = await gov.resolver.effective(org, project_id)
         return {
@@ -131,8 +134,7 @@ def policy_router() -> APIRouter:
         }
 
     @router.post("/test")
-    async def test(body: TestIn, caller: Caller, services: Services, gov: Gov) -> dict[str, Any]:
-        require(caller, READ_POLICY)
+    async def test(body: TestIn, caller: PolicyReader, services: Services, gov: Gov) -> dict[str, Any]:
         org = org_scope(caller, body.org_id, services)
         if body.source is not None:
             try:

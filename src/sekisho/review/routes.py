@@ -14,17 +14,16 @@ import orjson
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from sekisho.admin.deps import Caller, Services, found, http_error, org_scope, require
+from sekisho.admin.deps import ReviewDecider, ReviewReader, Services, found, http_error, org_scope
 from sekisho.audit import AuditEvent
 from sekisho.gateway.errors import GatewayError, forbidden
 from sekisho.gateway.schemas import ChatCompletionRequest, validate
 from sekisho.governance import Governance, governance_of
 from sekisho.identity import NotFound, Principal
-from sekisho.review.service import REVIEWER_ROLES, Action, ReviewForbidden
+from sekisho.review.service import Action, ReviewForbidden
 from sekisho.review.store import ReviewItem
 from sekisho.review.views import item_out, redacted_messages
 
-READ_REVIEWS = REVIEWER_ROLES | {"auditor"}
 Gov = Annotated[Governance, Depends(governance_of)]
 
 
@@ -53,7 +52,7 @@ def review_router() -> APIRouter:
 
     @router.get("")
     async def list_reviews(
-        caller: Caller,
+        caller: ReviewReader,
         services: Services,
         gov: Gov,
         status: Literal[
@@ -66,7 +65,6 @@ def review_router() -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> dict[str, Any]:
-        require(caller, READ_REVIEWS)
         org = org_scope(caller, org_id, services)
         items = await anyio.to_thread.run_sync(
             lambda: gov.reviews.store.find(
@@ -76,14 +74,14 @@ def review_router() -> APIRouter:
         return {"object": "list", "data": [item_out(i) for i in items]}
 
     @router.get("/{review_id}")
-    async def get_review(review_id: str, caller: Caller, services: Services, gov: Gov) -> dict[str, Any]:
-        require(caller, READ_REVIEWS)
+    async def get_review(
+        review_id: str, caller: ReviewReader, services: Services, gov: Gov
+    ) -> dict[str, Any]:
         item = await _item(review_id, caller, gov)
         return {**item_out(item), "messages": await redacted_messages(item, gov.guardrails)}
 
     @router.post("/{review_id}/reveal")
-    async def reveal(review_id: str, body: RevealIn, caller: Caller, gov: Gov) -> dict[str, Any]:
-        require(caller, REVIEWER_ROLES)
+    async def reveal(review_id: str, body: RevealIn, caller: ReviewDecider, gov: Gov) -> dict[str, Any]:
         item = await _item(review_id, caller, gov)
         if caller.user_id is not None and caller.user_id == item.requester_user_id:
             raise forbidden("A reviewer cannot review their own request.", code="own_request")
@@ -104,24 +102,24 @@ def review_router() -> APIRouter:
         }
 
     @router.post("/{review_id}/approve")
-    async def approve(review_id: str, body: DecisionIn, caller: Caller, gov: Gov) -> dict[str, Any]:
+    async def approve(review_id: str, body: DecisionIn, caller: ReviewDecider, gov: Gov) -> dict[str, Any]:
         return await _decide(gov, review_id, caller, "approve", body.reason)
 
     @router.post("/{review_id}/reject")
-    async def reject(review_id: str, body: DecisionIn, caller: Caller, gov: Gov) -> dict[str, Any]:
+    async def reject(review_id: str, body: DecisionIn, caller: ReviewDecider, gov: Gov) -> dict[str, Any]:
         return await _decide(gov, review_id, caller, "reject", body.reason)
 
     @router.post("/{review_id}/escalate")
-    async def escalate(review_id: str, body: DecisionIn, caller: Caller, gov: Gov) -> dict[str, Any]:
+    async def escalate(review_id: str, body: DecisionIn, caller: ReviewDecider, gov: Gov) -> dict[str, Any]:
         return await _decide(gov, review_id, caller, "escalate", body.reason)
 
     @router.post("/{review_id}/resolve")
-    async def resolve(review_id: str, body: DecisionIn, caller: Caller, gov: Gov) -> dict[str, Any]:
+    async def resolve(review_id: str, body: DecisionIn, caller: ReviewDecider, gov: Gov) -> dict[str, Any]:
         """Close a crisis escalation with a note of what was done."""
         return await _decide(gov, review_id, caller, "resolve", body.reason)
 
     @router.post("/{review_id}/modify")
-    async def modify(review_id: str, body: ModifyIn, caller: Caller, gov: Gov) -> dict[str, Any]:
+    async def modify(review_id: str, body: ModifyIn, caller: ReviewDecider, gov: Gov) -> dict[str, Any]:
         item = await _item(review_id, caller, gov)
         if "model" in body.changes and body.changes["model"] != item.model:
             raise GatewayError(

@@ -20,10 +20,10 @@ import orjson
 
 from sekisho.clock import utcnow
 from sekisho.identity import Conflict, Principal
+from sekisho.identity.permissions import Perm
 from sekisho.review.store import ReviewItem, ReviewStore
 
 Action = Literal["approve", "reject", "escalate", "resolve"]
-REVIEWER_ROLES = frozenset({"owner", "admin", "reviewer"})
 _ATTEMPTS = 5
 
 
@@ -204,7 +204,7 @@ class ReviewService:
 
 
 def _check_reviewer(item: ReviewItem, reviewer: Principal) -> None:
-    if not (reviewer.superuser or reviewer.role in REVIEWER_ROLES):
+    if not reviewer.can(Perm.REVIEW_DECIDE):
         raise ReviewForbidden("Only reviewers, admins and owners decide reviews.")
     if reviewer.user_id is not None and reviewer.user_id == item.requester_user_id:
         raise ReviewForbidden("A reviewer cannot review their own request.")

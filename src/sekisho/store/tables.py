@@ -12,7 +12,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
@@ -20,14 +19,7 @@ from sqlalchemy import (
     false,
 )
 
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
+from sekisho.store.meta import metadata
 
 orgs = Table(
     "orgs",
@@ -36,6 +28,8 @@ orgs = Table(
     Column("slug", String(100), nullable=False, unique=True),
     Column("name", String(200), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Org-wide security settings (require_mfa, session lifetimes, lockout): see identity/org_settings.py.
+    Column("settings", JSON, nullable=True),
 )
 
 projects = Table(
@@ -60,7 +54,24 @@ users = Table(
     Column("is_service_account", Boolean, nullable=False, default=False),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Sign-in (issue 5). The password is an argon2id hash; the TOTP secret is sealed (never plain);
+    # recovery codes are stored as SHA-256 digests (they are long random strings, used once).
+    Column("password_hash", Text, nullable=True),
+    Column("mfa_secret", Text, nullable=True),
+    Column("mfa_enabled_at", DateTime(timezone=True), nullable=True),
+    Column("recovery_codes", JSON, nullable=True),
+    Column("failed_logins", Integer, nullable=False, server_default="0"),
+    Column("locked_until", DateTime(timezone=True), nullable=True),
+    Column("last_login_at", DateTime(timezone=True), nullable=True),
+    # Where the account came from (local | oidc | saml | scim) and the IdP's own names for it.
+    Column("auth_source", String(20), nullable=False, server_default="local"),
+    Column("username", String(320), nullable=True),
+    Column("external_id", String(200), nullable=True),
+    Column("profile", JSON, nullable=True),  # SCIM name parts, display name, locale, title …
+    Column("updated_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("org_id", "email", name="uq_users_org_email"),
+    # NULLs never collide, so accounts without a SCIM userName coexist.
+    UniqueConstraint("org_id", "username", name="uq_users_org_username"),
 )
 
 groups = Table(
@@ -70,6 +81,12 @@ groups = Table(
     Column("org_id", String(40), ForeignKey("orgs.id"), nullable=False),
     Column("name", String(200), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Identity (issue 5): the IdP's id for a SCIM-managed group, and what membership grants: an
+    # organisation role and project roles ({project_id: role}). Grants only add to a user's own.
+    Column("external_id", String(200), nullable=True),
+    Column("org_role", String(40), nullable=True),
+    Column("project_roles", JSON, nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("org_id", "name", name="uq_groups_org_name"),
 )
 
@@ -135,30 +152,7 @@ inflight_requests = Table(
     Index("ix_inflight_requests_instance_id", "instance_id"),
 )
 
-usage_events = Table(
-    "usage_events",
-    metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
-    Column("ts", DateTime(timezone=True), nullable=False),
-    Column("day", String(10), nullable=False),
-    Column("request_id", String(64), nullable=False),
-    Column("org_id", String(40), nullable=False),
-    Column("project_id", String(40), nullable=False),
-    Column("user_id", String(40), nullable=True),
-    Column("key_id", String(40), nullable=True),
-    Column("model", String(200), nullable=False),
-    Column("served_model", String(200), nullable=True),
-    Column("endpoint", String(40), nullable=False),
-    Column("status_code", Integer, nullable=False),
-    Column("prompt_tokens", Integer, nullable=False),
-    Column("completion_tokens", Integer, nullable=False),
-    # Cost in nano-dollars (1e-9 USD): integers add up exactly, floats do not.
-    Column("cost_nanousd", BigInteger, nullable=False),
-    Column("usage_estimated", Boolean, nullable=False),
-    Column("latency_ms", Integer, nullable=False),
-    Index("ix_usage_events_org_day", "org_id", "day"),
-    Index("ix_usage_events_project_day", "project_id", "day"),
-)
+# usage_events (and its roll-ups) live in tables_usage.py (issue 7).
 
 # --- Usage policy, human review, enforcement (issue 4) -------------------------------------------
 
@@ -295,3 +289,69 @@ appeals = Table(
     Column("decided_at", DateTime(timezone=True), nullable=True),
     Index("ix_appeals_org_status", "org_id", "status"),
 )
+
+
+# Identity and access (issue 5), budgets and limits (issue 7) live in their own modules; imported
+# here so ``metadata`` is whole.
+from sekisho.store.tables_budgets import (  # noqa: E402
+    budget_alerts,
+    budget_spend,
+    budgets,
+    email_deliveries,
+    rate_limits,
+)
+from sekisho.store.tables_identity import (  # noqa: E402
+    auth_flows,
+    client_certificates,
+    idp_configs,
+    network_rules,
+    project_members,
+    scim_tokens,
+    sessions,
+    used_assertions,
+    user_identities,
+    verified_domains,
+)
+from sekisho.store.tables_usage import (  # noqa: E402
+    usage_daily,
+    usage_daily_models,
+    usage_daily_users,
+    usage_events,
+)
+
+__all__ = [
+    "api_keys",
+    "appeals",
+    "audit_log",
+    "auth_flows",
+    "budget_alerts",
+    "budget_spend",
+    "budgets",
+    "client_certificates",
+    "email_deliveries",
+    "enforcement_actions",
+    "group_members",
+    "groups",
+    "idp_configs",
+    "inflight_requests",
+    "metadata",
+    "network_rules",
+    "orgs",
+    "policy_versions",
+    "project_members",
+    "projects",
+    "rate_limits",
+    "review_items",
+    "scim_tokens",
+    "sessions",
+    "usage_daily",
+    "usage_daily_models",
+    "usage_daily_users",
+    "usage_events",
+    "used_assertions",
+    "user_identities",
+    "users",
+    "verified_domains",
+    "violations",
+    "webhook_deliveries",
+]

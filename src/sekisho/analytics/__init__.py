@@ -1,0 +1,1 @@
+"""Usage analytics at scale: roll-ups, adoption, retention (issue 7)."""

@@ -1,0 +1,1 @@
+"""Budgets and rate limits at admission (issue 7)."""

@@ -10,13 +10,11 @@ Python's ``smtplib`` is blocking, so each conversation runs in a worker thread.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import smtplib
 import ssl
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -28,6 +26,7 @@ from sqlalchemy import Engine, select, update
 from sekisho.clock import utcnow
 from sekisho.email.outbox import DELIVERED, FAILED, PENDING
 from sekisho.email.settings import EmailSettings
+from sekisho.store.poller import OutboxPoller
 from sekisho.store.tables_budgets import email_deliveries as _t
 from sekisho.store.tx import write_transaction
 
@@ -52,7 +51,7 @@ class Sent:
     error: str | None = None
 
 
-class EmailSender:
+class EmailSender(OutboxPoller):
     """Sends pending messages: ``start()`` a background loop, or call :meth:`run_once`."""
 
     def __init__(
@@ -70,37 +69,9 @@ class EmailSender:
         self._host = settings.host
         # Read now, so a missing password variable stops start-up instead of every send.
         self._password = settings.password()
-        self._batch = batch_size
         self._clock = clock
         self._lease = timedelta(seconds=settings.timeout_seconds * 2 + 60)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._wakeup: asyncio.Event | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        """Start the background loop on the running event loop."""
-        if self._task is not None:
-            return
-        self._loop = asyncio.get_running_loop()
-        self._wakeup = asyncio.Event()
-        self._task = self._loop.create_task(self._run(), name="sekisho-email")
-
-    def wake(self) -> None:
-        """Send new messages now rather than at the next poll. Safe from any thread."""
-        loop, wakeup = self._loop, self._wakeup
-        if loop is None or wakeup is None:
-            return
-        with suppress(RuntimeError):  # the loop has closed
-            loop.call_soon_threadsafe(wakeup.set)
-
-    async def aclose(self) -> None:
-        """Stop the loop (a message being sent is retried after its lease)."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
-        self._loop = self._wakeup = None
+        super().__init__(label="e-mail", poll_seconds=settings.poll_seconds, batch=batch_size)
 
     async def run_once(self) -> int:
         """Claim due messages and attempt each once; returns how many were attempted."""
@@ -109,20 +80,6 @@ class EmailSender:
             outcome = await anyio.to_thread.run_sync(self._send, item)
             await anyio.to_thread.run_sync(self._record, item, outcome)
         return len(claimed)
-
-    async def _run(self) -> None:
-        assert self._wakeup is not None
-        while True:
-            self._wakeup.clear()
-            try:
-                attempted = await self.run_once()
-            except Exception as exc:  # the database may be briefly away; keep the loop alive
-                log.warning("e-mail pass failed: %s", type(exc).__name__)
-                attempted = 0
-            if attempted >= self._batch:
-                continue
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), self._settings.poll_seconds)
 
     def _claim(self) -> list[_Claimed]:
         now = self._clock()

@@ -11,11 +11,9 @@ the POST, before the write): that is why every retry repeats the ``webhook-id`` 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 from collections.abc import Callable, Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,6 +25,7 @@ from sqlalchemy import Engine, select, update
 from sekisho import __version__
 from sekisho.audit.log import AuditEvent, AuditLog
 from sekisho.clock import utcnow
+from sekisho.store.poller import OutboxPoller
 from sekisho.store.tables import webhook_deliveries as _t
 from sekisho.store.tx import write_transaction
 from sekisho.webhooks.outbox import DELIVERED, FAILED, PENDING, WebhookOutbox
@@ -77,7 +76,7 @@ def _retry_after(value: str | None) -> float | None:
     return float(value.strip())
 
 
-class WebhookDispatcher:
+class WebhookDispatcher(OutboxPoller):
     """Sends pending deliveries: ``start()`` a background loop, or call :meth:`run_once` directly."""
 
     def __init__(
@@ -103,46 +102,21 @@ class WebhookDispatcher:
         self._audit = audit
         self._client = client
         self._owns_client = client is None
-        self._poll = poll_interval_seconds
-        self._batch = batch_size
         self._backoff_base = backoff_base_seconds
         self._backoff_max = backoff_max_seconds
         self._clock = clock
         # A dead replica's claim expires once no attempt of it can still be running.
         longest = max((e.timeout_seconds for e in settings), default=0.0)
         self._lease = timedelta(seconds=longest + 60)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._wakeup: asyncio.Event | None = None
-        self._task: asyncio.Task[None] | None = None
+        super().__init__(label="webhooks", poll_seconds=poll_interval_seconds, batch=batch_size)
         if outbox is not None:
             outbox.subscribe(self.wake)
-
-    def start(self) -> None:
-        """Start the background loop on the running event loop."""
-        if self._task is not None:
-            return
-        self._loop = asyncio.get_running_loop()
-        self._wakeup = asyncio.Event()
-        self._task = self._loop.create_task(self._run(), name="sekisho-webhooks")
-
-    def wake(self) -> None:
-        """Send new deliveries now rather than at the next poll. Safe from any thread."""
-        loop, wakeup = self._loop, self._wakeup
-        if loop is None or wakeup is None:
-            return
-        with suppress(RuntimeError):  # the loop has closed: nothing left to wake
-            loop.call_soon_threadsafe(wakeup.set)
 
     async def aclose(self) -> None:
         """Stop the loop (an attempt in flight is abandoned and retried after its lease)."""
         if self._outbox is not None:
             self._outbox.unsubscribe(self.wake)
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
-        self._loop = self._wakeup = None
+        await super().aclose()
         if self._owns_client and self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -157,21 +131,6 @@ class WebhookDispatcher:
                 for item in claimed:
                     group.start_soon(self._deliver, item)
         return len(claimed)
-
-    async def _run(self) -> None:
-        assert self._wakeup is not None
-        while True:
-            # Cleared before the pass, so a wake-up during it starts another pass at once.
-            self._wakeup.clear()
-            try:
-                attempted = await self.run_once()
-            except Exception as exc:  # the database may be briefly unavailable; keep the loop alive
-                log.warning("webhook dispatch pass failed: %s", type(exc).__name__)
-                attempted = 0
-            if attempted >= self._batch:
-                continue
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), self._poll)
 
     def _claim(self) -> list[_Claimed]:
         now = self._clock()

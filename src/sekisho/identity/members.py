@@ -28,30 +28,40 @@ class ProjectMember:
     created_at: datetime
 
 
-def deactivate_in(conn: Connection, org_id: str, user_id: str, *, reason: str) -> list[str]:
-    """Deactivate a user, end their sessions and revoke their keys; the revoked key ids.
+def revoke_access_in(
+    conn: Connection, org_id: str, user_id: str, *, reason: str, now: datetime
+) -> tuple[int, list[str]]:
+    """End a user's console sessions and revoke their API keys: (sessions ended, revoked key ids).
 
-    The caller audits the change and drops the returned keys from the authenticator's cache.
+    Shared by deactivation here and SCIM deprovisioning; the caller audits and drops the returned
+    keys from the authenticator's cache.
     """
+    ended = conn.execute(
+        update(sessions)
+        .where(sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason=reason)
+    ).rowcount
+    key_ids = list(
+        conn.execute(
+            select(api_keys.c.id).where(
+                api_keys.c.org_id == org_id, api_keys.c.user_id == user_id, api_keys.c.revoked_at.is_(None)
+            )
+        ).scalars()
+    )
+    if key_ids:
+        conn.execute(update(api_keys).where(api_keys.c.id.in_(key_ids)).values(revoked_at=now))
+    return int(ended or 0), key_ids
+
+
+def deactivate_in(conn: Connection, org_id: str, user_id: str, *, reason: str) -> list[str]:
+    """Deactivate a user, end their sessions and revoke their keys; the revoked key ids."""
     now = utcnow()
     conn.execute(
         update(users)
         .where(users.c.id == user_id, users.c.org_id == org_id)
         .values(active=False, updated_at=now)
     )
-    conn.execute(
-        update(sessions)
-        .where(sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None))
-        .values(revoked_at=now, revoked_reason=reason)
-    )
-    key_ids = list(
-        conn.execute(
-            select(api_keys.c.id).where(api_keys.c.user_id == user_id, api_keys.c.revoked_at.is_(None))
-        ).scalars()
-    )
-    if key_ids:
-        conn.execute(update(api_keys).where(api_keys.c.id.in_(key_ids)).values(revoked_at=now))
-    return key_ids
+    return revoke_access_in(conn, org_id, user_id, reason=reason, now=now)[1]
 
 
 class MemberStore:

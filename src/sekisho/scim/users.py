@@ -21,9 +21,9 @@ from scim2_models import NotFoundException, Resource, UniquenessException
 from sqlalchemy import ColumnElement, Connection, Engine, RowMapping, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from sekisho.accounts.sessions import SessionStore
 from sekisho.audit import AuditEvent, AuditLog
 from sekisho.clock import new_id, utcnow
+from sekisho.identity.members import revoke_access_in
 from sekisho.scim.editing import Editable
 from sekisho.scim.resources import changed_attributes, check_version
 from sekisho.scim.rows import (
@@ -37,7 +37,7 @@ from sekisho.scim.rows import (
     username_taken,
 )
 from sekisho.scim.tokens import ScimCaller
-from sekisho.store.tables import api_keys, group_members, groups, project_members, users
+from sekisho.store.tables import group_members, groups, project_members, users
 from sekisho.store.tx import write_transaction
 
 
@@ -55,14 +55,12 @@ class ScimUsers(Editable):
         self,
         engine: Engine,
         audit: AuditLog,
-        sessions: SessionStore,
         keys: KeyCache,
         *,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._engine = engine
         self._audit = audit
-        self._sessions = sessions
         self._keys = keys
         self._clock = clock
 
@@ -237,18 +235,9 @@ class ScimUsers(Editable):
         self, conn: Connection, caller: ScimCaller, user_id: str, kind: str, **data: Any
     ) -> list[str]:
         """End the user's sessions and revoke their keys; audit it as ``kind``. The revoked key ids."""
-        sessions = self._sessions.revoke_user_in(conn, user_id, reason="deprovisioned")
-        key_ids = list(
-            conn.execute(
-                select(api_keys.c.id).where(
-                    api_keys.c.org_id == caller.org_id,
-                    api_keys.c.user_id == user_id,
-                    api_keys.c.revoked_at.is_(None),
-                )
-            ).scalars()
+        sessions, key_ids = revoke_access_in(
+            conn, caller.org_id, user_id, reason="deprovisioned", now=self._clock()
         )
-        if key_ids:
-            conn.execute(update(api_keys).where(api_keys.c.id.in_(key_ids)).values(revoked_at=self._clock()))
         self._event(conn, caller, kind, user_id, sessions_revoked=sessions, keys_revoked=len(key_ids), **data)
         return key_ids
 

@@ -26,7 +26,7 @@ def build_scim(
     """The SCIM service: tokens, users, groups. ``keys`` is the API-key cache to purge on deprovisioning."""
     return Scim(
         tokens=ScimTokenStore(engine, audit),
-        users=ScimUsers(engine, audit, sessions, keys),
+        users=ScimUsers(engine, audit, keys),
         groups=ScimGroups(engine, audit, keys),
         settings=settings,
         public_url=public_url,
